@@ -1,0 +1,105 @@
+/**
+ * Streams a file through ffmpeg as float32 stereo at the engine's rate. The decoded song is never
+ * held whole: chunks arrive in a reused buffer and the consumer must finish with one before
+ * asking for the next (the async iterator's natural backpressure).
+ */
+import { spawn } from 'node:child_process';
+import { NoAudioSamplesError, NotAudioError, TooLongError, TruncatedAudioError } from '../core/errors.js';
+import { ffmpegBinary } from './ffmpeg.js';
+import type { SourceInfo } from './probe.js';
+
+export interface DecodeOptions {
+  sampleRate: number;
+  /** Abort once more than this many seconds have been decoded (containers can lie). */
+  maxSeconds: number;
+  /** Frames per yielded chunk. */
+  chunkFrames?: number;
+  /** Source info from probeAudio: enables the truncation check. */
+  source?: SourceInfo;
+  name?: string;
+}
+
+export interface DecodeResult {
+  frames: number;
+}
+
+/**
+ * Yields interleaved stereo Float32Array chunks (views of one reused buffer; the last may be
+ * shorter). Mono is duplicated, more channels are downmixed by ffmpeg's standard matrix, other
+ * rates resampled.
+ */
+export async function* decodeAudio(file: string, opts: DecodeOptions): AsyncGenerator<Float32Array, DecodeResult> {
+  const chunkFrames = opts.chunkFrames ?? 65536;
+  const name = opts.name ?? 'input';
+  const args = ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-map', '0:a:0', '-vn',
+    '-ac', '2', '-ar', String(opts.sampleRate), '-f', 'f32le', '-c:a', 'pcm_f32le', 'pipe:1'];
+  const proc = spawn(ffmpegBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (c: string) => {
+    if (stderr.length < 16 * 1024) stderr += c;
+  });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    proc.on('error', reject);
+    proc.on('close', (code) => resolve(code));
+  });
+
+  const buf = new Float32Array(chunkFrames * 2);
+  const bytes = new Uint8Array(buf.buffer);
+  let fill = 0; // bytes in `bytes`
+  let frames = 0;
+  const maxFrames = Math.ceil(opts.maxSeconds * opts.sampleRate);
+  let finished = false;
+  try {
+    for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
+      let off = 0;
+      while (off < chunk.length) {
+        const n = Math.min(chunk.length - off, bytes.length - fill);
+        bytes.set(chunk.subarray(off, off + n), fill);
+        fill += n;
+        off += n;
+        if (fill === bytes.length) {
+          frames += chunkFrames;
+          if (frames > maxFrames) throw tooLong(name, opts.maxSeconds);
+          yield buf;
+          fill = 0;
+        }
+      }
+    }
+    const tailFrames = Math.floor(fill / 8);
+    frames += tailFrames;
+    if (frames > maxFrames) throw tooLong(name, opts.maxSeconds);
+    const code = await exited;
+    if (code !== 0 && frames === 0) {
+      throw new NotAudioError(`${name} could not be decoded: ${firstLine(stderr) || `ffmpeg exited with ${code}`}`);
+    }
+    if (frames === 0) throw new NoAudioSamplesError(`${name} contains no audio samples`);
+    checkComplete(frames, opts, stderr, code, name);
+    if (tailFrames > 0) yield buf.subarray(0, tailFrames * 2);
+    finished = true;
+    return { frames };
+  } finally {
+    if (!finished && proc.exitCode === null) proc.kill('SIGKILL');
+  }
+}
+
+function tooLong(name: string, maxSeconds: number): TooLongError {
+  return new TooLongError(`${name} is longer than the maximum of ${maxSeconds} s`);
+}
+
+function firstLine(s: string): string {
+  return s.split('\n').find((l) => l.trim())?.trim() ?? '';
+}
+
+/** A file that stops well short of what its header promises, or that ffmpeg chokes on midway. */
+function checkComplete(frames: number, opts: DecodeOptions, stderr: string, code: number | null, name: string): void {
+  const decodedSeconds = frames / opts.sampleRate;
+  const declared = opts.source?.durationSeconds;
+  const short = declared !== undefined && decodedSeconds < declared * 0.97 - 0.25;
+  if (short || code !== 0) {
+    const detail = short
+      ? `decoded ${decodedSeconds.toFixed(2)} s of the ${declared!.toFixed(2)} s its header declares`
+      : firstLine(stderr);
+    throw new TruncatedAudioError(`${name} is truncated or corrupt: ${detail}`);
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Writes one stem through ffmpeg. Samples go in as float32 stereo; no renormalisation happens
+ * (stems keep their level relative to the mix). Integer formats clamp to [-1, 1] and count what
+ * they clamped, so a caller can report clipping instead of hiding it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { InvalidRequestError, StemSplitterError } from '../core/errors.js';
+import { ffmpegBinary } from './ffmpeg.js';
+
+export const OUTPUT_FORMATS = {
+  wav16: { ext: 'wav', integer: true, args: ['-c:a', 'pcm_s16le', '-f', 'wav'], contentType: 'audio/wav' },
+  wav24: { ext: 'wav', integer: true, args: ['-c:a', 'pcm_s24le', '-f', 'wav'], contentType: 'audio/wav' },
+  wav32f: { ext: 'wav', integer: false, args: ['-c:a', 'pcm_f32le', '-f', 'wav'], contentType: 'audio/wav' },
+  flac: { ext: 'flac', integer: true, args: ['-c:a', 'flac', '-sample_fmt', 's32', '-bits_per_raw_sample', '24', '-f', 'flac'], contentType: 'audio/flac' },
+  mp3: { ext: 'mp3', integer: true, args: ['-c:a', 'libmp3lame', '-f', 'mp3'], contentType: 'audio/mpeg' },
+} as const;
+
+export type OutputFormat = keyof typeof OUTPUT_FORMATS;
+export const DEFAULT_FORMAT: OutputFormat = 'wav16';
+
+export function parseFormat(value: string): OutputFormat {
+  if (!(value in OUTPUT_FORMATS)) {
+    throw new InvalidRequestError(`unknown output format "${value}" (one of ${Object.keys(OUTPUT_FORMATS).join(', ')})`);
+  }
+  return value as OutputFormat;
+}
+
+export interface EncoderOptions {
+  format: OutputFormat;
+  inputRate: number;
+  /** Resample to this rate on the way out (e.g. the source's); default: inputRate. */
+  outputRate?: number;
+  /** mp3 only, kbps. */
+  mp3Kbps?: number;
+}
+
+export interface EncodeResult { frames: number; clippedSamples: number }
+
+export class StemEncoder {
+  private readonly proc: ChildProcess;
+  private readonly done: Promise<void>;
+  private readonly clamp: boolean;
+  private stderr = '';
+  private frames = 0;
+  private clipped = 0;
+
+  constructor(readonly file: string, private readonly opts: EncoderOptions) {
+    const fmt = OUTPUT_FORMATS[opts.format];
+    this.clamp = fmt.integer;
+    const args = ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-f', 'f32le', '-ar', String(opts.inputRate), '-ac', '2',
+      '-i', 'pipe:0', ...fmt.args];
+    if (opts.format === 'mp3') args.push('-b:a', `${opts.mp3Kbps ?? 320}k`);
+    if (opts.outputRate && opts.outputRate !== opts.inputRate) args.push('-ar', String(opts.outputRate));
+    args.push(file);
+    this.proc = spawn(ffmpegBinary(), args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    this.proc.stderr!.setEncoding('utf8');
+    this.proc.stderr!.on('data', (c: string) => {
+      if (this.stderr.length < 8192) this.stderr += c;
+    });
+    this.proc.stdin!.on('error', () => {}); // reported through the exit code
+    this.done = new Promise((resolve, reject) => {
+      this.proc.on('error', reject);
+      this.proc.on('close', (code) =>
+        code === 0 ? resolve() : reject(new StemSplitterError(`encoding ${file} failed: ${this.stderr.trim() || `ffmpeg exited ${code}`}`)));
+    });
+    this.done.catch(() => {});
+  }
+
+  /** Interleaved stereo; the caller may reuse its buffer once this resolves. */
+  async write(samples: Float32Array): Promise<void> {
+    const copy = new Float32Array(samples);
+    if (this.clamp) {
+      for (let i = 0; i < copy.length; i++) {
+        const v = copy[i];
+        if (v > 1) { copy[i] = 1; this.clipped++; } else if (v < -1) { copy[i] = -1; this.clipped++; }
+      }
+    }
+    this.frames += copy.length >> 1;
+    const stdin = this.proc.stdin!;
+    if (!stdin.write(Buffer.from(copy.buffer))) {
+      await Promise.race([once(stdin, 'drain'), this.done]);
+    }
+  }
+
+  async finish(): Promise<EncodeResult> {
+    this.proc.stdin!.end();
+    await this.done;
+    return { frames: this.frames, clippedSamples: this.clipped };
+  }
+
+  abort(): void {
+    if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
+  }
+}

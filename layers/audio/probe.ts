@@ -1,0 +1,71 @@
+/**
+ * Reads what a file holds (container, codec, rate, channels, duration) from ffmpeg's own report
+ * of its input, so the same binary that decodes also decides what is audio: no ffprobe needed
+ * (ffmpeg-static ships none).
+ */
+import { spawn } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import { EmptyInputError, NotAudioError } from '../core/errors.js';
+import { ffmpegBinary } from './ffmpeg.js';
+
+export interface SourceInfo {
+  format: string;
+  codec: string;
+  sampleRate: number;
+  channels: number;
+  /** Seconds, from the container; undefined when the container does not say. */
+  durationSeconds: number | undefined;
+  bytes: number;
+}
+
+const LAYOUT_CHANNELS: Record<string, number> = {
+  mono: 1, stereo: 2, '2.1': 3, '3.0': 3, '3.0(back)': 3, '3.1': 4, '4.0': 4, quad: 4,
+  'quad(side)': 4, '4.1': 5, '5.0': 5, '5.0(side)': 5, '5.1': 6, '5.1(side)': 6, '6.0': 6,
+  '6.1': 7, '7.0': 7, '7.1': 8, '7.1(wide)': 8, octagonal: 8, downmix: 2,
+};
+
+export function parseChannels(layout: string): number | undefined {
+  const n = /^(\d+) channels/.exec(layout);
+  if (n) return Number(n[1]);
+  return LAYOUT_CHANNELS[layout.replace(/\s.*$/, '')];
+}
+
+/** Parses ffmpeg's stderr banner for the first audio stream. Exported for tests. */
+export function parseProbe(stderr: string, bytes: number, name = 'input'): SourceInfo {
+  const input = /Input #0, ([^,]+(?:,[^,]+)*?), from/.exec(stderr);
+  if (!input) {
+    const reason = /: (Invalid data found when processing input|[^\n]*)$/m.exec(stderr)?.[1];
+    throw new NotAudioError(`${name} is not an audio file ffmpeg can read${reason ? ` (${reason.trim()})` : ''}`);
+  }
+  const audio = /Stream #0:\d+(?:\[[^\]]*\])?(?:\([^)]*\))?: Audio: ([^,\s]+)[^,]*, (\d+) Hz, ([^,]+)/.exec(stderr);
+  if (!audio) throw new NotAudioError(`${name} contains no audio stream`);
+  const channels = parseChannels(audio[3].trim());
+  const d = /Duration: (\d+):(\d+):(\d+(?:\.\d+)?)/.exec(stderr);
+  const durationSeconds = d ? Number(d[1]) * 3600 + Number(d[2]) * 60 + Number(d[3]) : undefined;
+  return {
+    format: input[1].split(',')[0].trim(),
+    codec: audio[1],
+    sampleRate: Number(audio[2]),
+    channels: channels ?? 2,
+    durationSeconds,
+    bytes,
+  };
+}
+
+export async function probeAudio(file: string, name = 'input'): Promise<SourceInfo> {
+  const { size } = await stat(file);
+  if (size === 0) throw new EmptyInputError(`${name} is empty (0 bytes)`);
+  const stderr = await new Promise<string>((resolve, reject) => {
+    const proc = spawn(ffmpegBinary(), ['-hide_banner', '-nostdin', '-i', file], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let text = '';
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (c: string) => {
+      if (text.length < 64 * 1024) text += c;
+    });
+    proc.on('error', reject);
+    proc.on('close', () => resolve(text));
+  });
+  return parseProbe(stderr, size, name);
+}

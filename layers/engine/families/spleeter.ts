@@ -1,0 +1,73 @@
+/**
+ * Spleeter family (the sherpa-onnx contract): each file maps magnitudes [2, splits, frames, bins]
+ * to an estimated magnitude per stem; masks are Wiener-style ratios
+ *   mask_s = (y_s^2 + eps/S) / (sum_k y_k^2 + eps),
+ * which sum to one, so stems sum back to the mixture. All files of a split run concurrently,
+ * the cores divided between them.
+ */
+import type { ModelManifest } from '../../../models/manifest.js';
+import { ModelLoadError } from '../../core/errors.js';
+import { getSession, ort } from '../ort-sessions.js';
+import type { InferenceTimings, SeparationModel } from '../types.js';
+import path from 'node:path';
+
+const EPS = 1e-10;
+
+export async function createSpleeterModel(m: ModelManifest, filesDir: string, threads: number): Promise<SeparationModel> {
+  const perFile = Math.max(1, Math.floor(threads / m.files.length));
+  const sessions = await Promise.all(m.files.map((f) => getSession(path.join(filesDir, f.path), perFile)));
+  sessions.forEach((s, i) => {
+    const f = m.files[i];
+    if (!s.inputNames.includes(f.input)) {
+      throw new ModelLoadError(`${f.path}: input "${f.input}" not found (has ${s.inputNames.join(', ')})`);
+    }
+    for (const out of Object.values(f.outputs)) {
+      if (!s.outputNames.includes(out)) throw new ModelLoadError(`${f.path}: output "${out}" not found (has ${s.outputNames.join(', ')})`);
+    }
+  });
+  const S = m.stems.length;
+  const stemIndex = new Map(m.stems.map((s, i) => [s, i]));
+  const F = m.framesPerSplit;
+  const dims = [2, 1, F, m.bins];
+  const estimates: Float32Array[] = new Array(S);
+
+  return {
+    id: m.id,
+    family: 'spleeter',
+    stems: m.stems,
+    sampleRate: m.sampleRate,
+    stft: m.stft,
+    bins: m.bins,
+    framesPerSplit: F,
+    highBand: m.highBand,
+    residualStem: stemIndex.get(m.residualStem)!,
+
+    async estimateMasks(mag: Float32Array, masks: Float32Array[], timings: InferenceTimings): Promise<void> {
+      const t0 = performance.now();
+      const results = await Promise.all(sessions.map((s, i) => s.run({ [m.files[i].input]: new ort.Tensor('float32', mag, dims) })));
+      timings.inferenceMs = performance.now() - t0;
+      results.forEach((r, i) => {
+        for (const [stem, out] of Object.entries(m.files[i].outputs)) {
+          const data = r[out].data;
+          if (!(data instanceof Float32Array) || data.length !== mag.length) {
+            throw new ModelLoadError(`${m.files[i].path}: output "${out}" is not float32 of shape [${dims.join(', ')}]`);
+          }
+          estimates[stemIndex.get(stem)!] = data;
+        }
+      });
+      ratioMasks(estimates, masks, mag.length);
+    },
+  };
+}
+
+/** Exported for tests. */
+export function ratioMasks(est: Float32Array[], masks: Float32Array[], n: number): void {
+  const S = est.length;
+  const epsPerStem = EPS / S;
+  for (let i = 0; i < n; i++) {
+    let sum = EPS;
+    for (let s = 0; s < S; s++) sum += est[s][i] * est[s][i];
+    const inv = 1 / sum;
+    for (let s = 0; s < S; s++) masks[s][i] = (est[s][i] * est[s][i] + epsPerStem) * inv;
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * ONNX Runtime sessions, created once per process and model file and reused by every later call
+ * (a warm Lambda container pays no load). Keyed by path and thread count.
+ */
+import * as ort from 'onnxruntime-node';
+import { ModelLoadError } from '../core/errors.js';
+
+const sessions = new Map<string, Promise<ort.InferenceSession>>();
+
+export function getSession(file: string, intraOpThreads: number): Promise<ort.InferenceSession> {
+  const key = `${file}#${intraOpThreads}`;
+  let s = sessions.get(key);
+  if (!s) {
+    s = ort.InferenceSession.create(file, {
+      intraOpNumThreads: intraOpThreads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+    }).catch((err: unknown) => {
+      sessions.delete(key);
+      throw new ModelLoadError(`cannot load ONNX model ${file}: ${(err as Error).message}`, { cause: err });
+    });
+    sessions.set(key, s);
+  }
+  return s;
+}
+
+/** How many sessions this process holds (tests use it to prove reuse). */
+export function sessionCount(): number {
+  return sessions.size;
+}
+
+export { ort };

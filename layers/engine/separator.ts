@@ -1,0 +1,284 @@
+/**
+ * The streaming separation loop: samples in, stems out, one split of frames at a time, so memory
+ * depends on the split size and not on the song's length.
+ *
+ *   frame → STFT → model masks → masked iSTFT → overlap-add → emit finished samples
+ *
+ * Two frame grids:
+ * - 'aligned' (default): the input is padded by nFft - hop zeros at the start and enough at the
+ *   end that every real sample is covered by the full window overlap, so masks that sum to one
+ *   give stems that sum to the input everywhere, edges included.
+ * - 'reference': the first frame starts at sample 0 and the grid stops at the last whole frame,
+ *   as sherpa-onnx does, for bit-level comparisons with it. Where the overlap is thin (the first
+ *   and last nFft - hop samples) the normaliser is floored instead of dividing by near-zero.
+ */
+import { FrameTransform, steadyWindowSquareSum } from './stft.js';
+import type { InferenceTimings, SeparationModel } from './types.js';
+
+export type FrameGrid = 'aligned' | 'reference';
+
+export interface SeparatorOptions {
+  grid?: FrameGrid;
+  /** Overrides the model's declared high-band policy. */
+  highBand?: SeparationModel['highBand'];
+  /** Expected input length in frames of audio (for progress only). */
+  expectedSamples?: number;
+  onProgress?: (fraction: number) => void;
+}
+
+export interface SeparatorStats {
+  samples: number;
+  stftMs: number;
+  inferenceMs: number;
+  istftMs: number;
+}
+
+/** Receives each finished block: one interleaved stereo Float32Array per stem (reused buffers). */
+export type StemSink = (stems: Float32Array[], frames: number) => Promise<void>;
+
+export async function separateStream(
+  input: AsyncIterable<Float32Array>,
+  model: SeparationModel,
+  sink: StemSink,
+  opts: SeparatorOptions = {},
+): Promise<SeparatorStats> {
+  const s = new Separator(model, sink, opts);
+  for await (const chunk of input) await s.push(chunk);
+  await s.finish();
+  return s.stats;
+}
+
+class Separator {
+  readonly stats: SeparatorStats = { samples: 0, stftMs: 0, inferenceMs: 0, istftMs: 0 };
+  private readonly tf: FrameTransform;
+  private readonly nFft: number;
+  private readonly hop: number;
+  private readonly F: number;
+  private readonly bins: number;
+  private readonly nBins: number;
+  private readonly S: number;
+  private readonly pad: number;
+  private readonly grid: FrameGrid;
+  private readonly highBand: SeparationModel['highBand'];
+  private readonly floor: number;
+
+  // input, in padded sample coordinates: inL[0] is padded sample `inBase`
+  private readonly inL: Float32Array;
+  private readonly inR: Float32Array;
+  private inBase = 0;
+  private inFill = 0; // padded samples written so far (absolute)
+  private nextFrame = 0; // absolute index of the next frame to analyse
+  private ended = false;
+
+  // one split of spectra: [2][F][nBins] and model input/outputs [2][F][bins]
+  private readonly re: Float32Array;
+  private readonly im: Float32Array;
+  private readonly mag: Float32Array;
+  private readonly masks: Float32Array[];
+  private readonly mre: Float32Array;
+  private readonly mim: Float32Array;
+
+  // overlap-add accumulators per stem and channel; acc[0] is padded sample `accBase`
+  private readonly accL: Float64Array[];
+  private readonly accR: Float64Array[];
+  private readonly wsum: Float64Array;
+  private accBase = 0;
+  private readonly out: Float32Array[];
+  private readonly timings: InferenceTimings = { inferenceMs: 0 };
+
+  constructor(private readonly model: SeparationModel, private readonly sink: StemSink, private readonly opts: SeparatorOptions) {
+    const { nFft, hop } = model.stft;
+    this.nFft = nFft;
+    this.hop = hop;
+    this.F = model.framesPerSplit;
+    this.bins = model.bins;
+    this.nBins = nFft / 2 + 1;
+    this.S = model.stems.length;
+    this.grid = opts.grid ?? 'aligned';
+    this.highBand = opts.highBand ?? model.highBand;
+    this.pad = this.grid === 'aligned' ? nFft - hop : 0;
+    this.tf = new FrameTransform(nFft);
+    this.floor = 0.5 * steadyWindowSquareSum(this.tf.window, hop);
+
+    const span = this.F * hop + nFft;
+    this.inL = new Float32Array(span);
+    this.inR = new Float32Array(span);
+    this.inFill = this.pad;
+    const specLen = 2 * this.F * this.nBins;
+    this.re = new Float32Array(specLen);
+    this.im = new Float32Array(specLen);
+    this.mag = new Float32Array(2 * this.F * this.bins);
+    this.masks = Array.from({ length: this.S }, () => new Float32Array(2 * this.F * this.bins));
+    this.mre = new Float32Array(2 * this.nBins);
+    this.mim = new Float32Array(2 * this.nBins);
+    this.accL = Array.from({ length: this.S }, () => new Float64Array(span));
+    this.accR = Array.from({ length: this.S }, () => new Float64Array(span));
+    this.wsum = new Float64Array(span);
+    this.out = Array.from({ length: this.S }, () => new Float32Array(2 * this.F * hop));
+  }
+
+  /** Interleaved stereo samples. */
+  async push(chunk: Float32Array): Promise<void> {
+    const frames = chunk.length >> 1;
+    let i = 0;
+    while (i < frames) {
+      const room = this.inL.length - (this.inFill - this.inBase);
+      const n = Math.min(room, frames - i);
+      let w = this.inFill - this.inBase;
+      for (let j = 0; j < n; j++, w++) {
+        this.inL[w] = chunk[2 * (i + j)];
+        this.inR[w] = chunk[2 * (i + j) + 1];
+      }
+      this.inFill += n;
+      i += n;
+      this.stats.samples += n;
+      // a full split of frames is available once the buffer is full
+      if (this.inFill - this.inBase === this.inL.length) await this.processSplit(this.F);
+    }
+  }
+
+  async finish(): Promise<void> {
+    const N = this.stats.samples;
+    const totalFrames = this.grid === 'aligned'
+      ? Math.floor((this.pad + N - 1) / this.hop) + 1
+      : N >= this.nFft ? Math.floor((N - this.nFft) / this.hop) + 1 : 0;
+    this.ended = true;
+    // zero-pad the tail (the buffer beyond inFill may hold stale samples)
+    this.inL.fill(0, this.inFill - this.inBase);
+    this.inR.fill(0, this.inFill - this.inBase);
+    while (this.nextFrame < totalFrames) {
+      const n = Math.min(this.F, totalFrames - this.nextFrame);
+      await this.processSplit(n);
+    }
+    await this.emit(this.pad + N, true);
+  }
+
+  /** Analyse `n` frames starting at nextFrame (the rest of the split is zero), run, synthesise. */
+  private async processSplit(n: number): Promise<void> {
+    const { F, nBins, bins, hop, re, im, mag, tf } = this;
+    const first = this.nextFrame;
+    let t0 = performance.now();
+    for (let f = 0; f < F; f++) {
+      for (let c = 0; c < 2; c++) {
+        const specOff = (c * F + f) * nBins;
+        const magOff = (c * F + f) * bins;
+        if (f < n) {
+          const src = c === 0 ? this.inL : this.inR;
+          tf.forward(src, (first + f) * hop - this.inBase, re, im, specOff);
+          for (let k = 0; k < bins; k++) {
+            const a = re[specOff + k];
+            const b = im[specOff + k];
+            mag[magOff + k] = Math.sqrt(a * a + b * b);
+          }
+        } else {
+          mag.fill(0, magOff, magOff + bins);
+        }
+      }
+    }
+    let t1 = performance.now();
+    this.stats.stftMs += t1 - t0;
+
+    this.timings.inferenceMs = 0;
+    await this.model.estimateMasks(mag, this.masks, this.timings);
+
+    this.stats.inferenceMs += this.timings.inferenceMs || performance.now() - t1;
+
+    t0 = performance.now();
+    this.synthesise(first, n);
+    this.nextFrame = first + n;
+    this.stats.istftMs += performance.now() - t0;
+
+    // samples before the next frame's start are final
+    await this.emit(this.nextFrame * hop, false);
+    this.shiftInput();
+    this.opts.onProgress?.(this.progress());
+  }
+
+  private synthesise(first: number, n: number): void {
+    const { F, nBins, bins, hop, re, im, mre, mim, tf, S } = this;
+    const residual = this.model.residualStem;
+    const keepHigh = this.highBand === 'residual';
+    const w = tf.window;
+    for (let f = 0; f < n; f++) {
+      const at = (first + f) * hop - this.accBase;
+      for (let i = 0; i < this.nFft; i++) this.wsum[at + i] += w[i] * w[i];
+      for (let s = 0; s < S; s++) {
+        const mask = this.masks[s];
+        const high = keepHigh && s === residual ? 1 : 0;
+        for (let c = 0; c < 2; c++) {
+          const specOff = (c * F + f) * nBins;
+          const maskOff = (c * F + f) * bins;
+          const o = c * nBins;
+          for (let k = 0; k < bins; k++) {
+            const m = mask[maskOff + k];
+            mre[o + k] = re[specOff + k] * m;
+            mim[o + k] = im[specOff + k] * m;
+          }
+          for (let k = bins; k < nBins; k++) {
+            mre[o + k] = re[specOff + k] * high;
+            mim[o + k] = im[specOff + k] * high;
+          }
+        }
+        tf.inverseStereoAdd(mre, mim, 0, mre, mim, nBins, this.accL[s], this.accR[s], at);
+      }
+    }
+  }
+
+  /** Writes finished padded samples [accBase, upTo) to the sink as real samples. */
+  private async emit(upTo: number, final: boolean): Promise<void> {
+    const { S, pad, floor } = this;
+    const N = this.stats.samples;
+    const start = this.accBase;
+    const end = final ? Math.max(upTo, start) : upTo;
+    // padded range [start, end) ∩ real range [pad, pad + N)
+    const from = Math.max(start, pad);
+    const to = Math.min(end, pad + N);
+    const frames = Math.max(0, to - from);
+    if (frames > 0) {
+      for (let s = 0; s < S; s++) {
+        const L = this.accL[s];
+        const R = this.accR[s];
+        const out = this.out[s].length >= 2 * frames ? this.out[s] : (this.out[s] = new Float32Array(2 * frames));
+        for (let j = 0, p = from - start; j < frames; j++, p++) {
+          const d = this.wsum[p];
+          const norm = d >= floor ? 1 / d : d > 0 ? 1 / floor : 0;
+          out[2 * j] = L[p] * norm;
+          out[2 * j + 1] = R[p] * norm;
+        }
+      }
+      await this.sink(this.out.map((o) => o.subarray(0, 2 * frames)), frames);
+    }
+    if (!final) this.shiftAcc(end);
+  }
+
+  private shiftAcc(newBase: number): void {
+    const by = newBase - this.accBase;
+    if (by <= 0) return;
+    for (const a of [...this.accL, ...this.accR, this.wsum]) {
+      a.copyWithin(0, by);
+      a.fill(0, a.length - by);
+    }
+    this.accBase = newBase;
+  }
+
+  private shiftInput(): void {
+    const newBase = this.nextFrame * this.hop;
+    const by = newBase - this.inBase;
+    const kept = Math.max(0, this.inFill - newBase);
+    this.inL.copyWithin(0, by, by + kept);
+    this.inR.copyWithin(0, by, by + kept);
+    // past the end of the input everything is padding
+    if (this.ended) {
+      this.inL.fill(0, kept);
+      this.inR.fill(0, kept);
+    }
+    this.inBase = newBase;
+    this.inFill = Math.max(this.inFill, newBase);
+  }
+
+  private progress(): number {
+    const expected = this.opts.expectedSamples;
+    if (!expected) return 0;
+    return Math.min(1, (this.nextFrame * this.hop) / (expected + this.pad));
+  }
+}

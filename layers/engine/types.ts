@@ -1,0 +1,34 @@
+import type { StftSettings } from './stft.js';
+
+export type HighBandPolicy = 'zero' | 'residual';
+
+/**
+ * What the engine needs from a model of any family: its STFT grid and a function that turns one
+ * split of magnitudes into one mask per stem. The engine owns STFT, masking, iSTFT and
+ * streaming; a family module owns only the network call and its mask rule.
+ */
+export interface SeparationModel {
+  readonly id: string;
+  readonly family: string;
+  readonly stems: readonly string[];
+  readonly sampleRate: number;
+  readonly stft: StftSettings;
+  /** Frequency bins fed to the model (the band above is handled by the high-band policy). */
+  readonly bins: number;
+  readonly framesPerSplit: number;
+  readonly highBand: HighBandPolicy;
+  /** Stem that receives what the others do not claim (e.g. accompaniment, other). */
+  readonly residualStem: number;
+  /**
+   * mag: [2][framesPerSplit][bins] magnitudes (channel-major, as the Spleeter contract).
+   * masks: one [2][framesPerSplit][bins] array per stem, to fill with values in [0, 1].
+   */
+  estimateMasks(mag: Float32Array, masks: Float32Array[], timings: InferenceTimings): Promise<void>;
+}
+
+export interface InferenceTimings {
+  inferenceMs: number;
+}
+
+export type ProgressStage = 'probe' | 'decode' | 'separate' | 'encode' | 'package' | 'upload' | 'done';
+export type ProgressCallback = (stage: ProgressStage, fraction: number) => void;

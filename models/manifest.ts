@@ -1,0 +1,139 @@
+/**
+ * The model contract (`models/<id>/model.json`): everything the engine needs to run a model
+ * without guessing. Validated on load so a bad manifest fails with the field it got wrong.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ModelLoadError } from '../layers/core/errors.js';
+import type { HighBandPolicy } from '../layers/engine/types.js';
+import type { StftSettings } from '../layers/engine/stft.js';
+
+export interface ModelFile {
+  /** Relative to the folder the files live in. */
+  path: string;
+  sha256?: string;
+  /** Input tensor name. */
+  input: string;
+  /** Stem name -> output tensor name, for the stems this file estimates. */
+  outputs: Record<string, string>;
+}
+
+export interface ModelManifest {
+  id: string;
+  family: string;
+  description?: string;
+  stems: string[];
+  /** The stem that receives what the model's bins do not cover (policy `residual`). */
+  residualStem: string;
+  files: ModelFile[];
+  sampleRate: number;
+  stft: StftSettings;
+  bins: number;
+  framesPerSplit: number;
+  highBand: HighBandPolicy;
+  licence: string;
+  source: string;
+  /**
+   * Where the files come from when they are not next to model.json: a script under the shared
+   * folder (STEMS_SHARED_DIR) that unpacks them and prints their folder.
+   */
+  filesFrom?: { sharedUnpack: string };
+}
+
+function fail(where: string, msg: string): never {
+  throw new ModelLoadError(`invalid model manifest ${where}: ${msg}`);
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function posInt(o: Record<string, unknown>, key: string, where: string): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(where, `${key} must be a positive integer`);
+  return v;
+}
+
+function str(o: Record<string, unknown>, key: string, where: string): string {
+  const v = o[key];
+  if (typeof v !== 'string' || v === '') fail(where, `${key} must be a non-empty string`);
+  return v;
+}
+
+export function parseManifest(raw: unknown, where: string): ModelManifest {
+  if (!isObj(raw)) fail(where, 'not a JSON object');
+  const id = str(raw, 'id', where);
+  if (!/^[a-z0-9][a-z0-9._-]*$/.test(id)) fail(where, `id "${id}" must be lowercase letters, digits, . _ -`);
+  const family = str(raw, 'family', where);
+  const stems = raw.stems;
+  if (!Array.isArray(stems) || stems.length === 0 || !stems.every((s) => typeof s === 'string' && /^[a-z0-9_-]+$/.test(s))) {
+    fail(where, 'stems must be a non-empty list of lowercase names');
+  }
+  if (new Set(stems).size !== stems.length) fail(where, 'stems must be unique');
+  const residualStem = typeof raw.residualStem === 'string' ? raw.residualStem : stems[stems.length - 1];
+  if (!stems.includes(residualStem)) fail(where, `residualStem "${residualStem}" is not one of the stems`);
+  if (!Array.isArray(raw.files) || raw.files.length === 0) fail(where, 'files must be a non-empty list');
+  const covered = new Set<string>();
+  const files: ModelFile[] = raw.files.map((f: unknown, i: number) => {
+    const w = `${where} files[${i}]`;
+    if (!isObj(f)) fail(w, 'not an object');
+    const p = str(f, 'path', w);
+    if (path.isAbsolute(p) || p.split(/[\\/]/).includes('..')) fail(w, 'path must stay inside the model folder');
+    if (f.sha256 !== undefined && (typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256))) fail(w, 'sha256 must be 64 hex digits');
+    if (!isObj(f.outputs) || Object.keys(f.outputs).length === 0) fail(w, 'outputs must map stem names to output tensor names');
+    for (const [stem, out] of Object.entries(f.outputs)) {
+      if (!stems.includes(stem)) fail(w, `output for unknown stem "${stem}"`);
+      if (covered.has(stem)) fail(w, `stem "${stem}" is estimated by two files`);
+      if (typeof out !== 'string' || !out) fail(w, `output name for "${stem}" must be a string`);
+      covered.add(stem);
+    }
+    return { path: p, sha256: f.sha256 as string | undefined, input: str(f, 'input', w), outputs: f.outputs as Record<string, string> };
+  });
+  const missing = stems.filter((s) => !covered.has(s));
+  if (missing.length) fail(where, `no file estimates stem(s) ${missing.join(', ')}`);
+  if (!isObj(raw.stft)) fail(where, 'stft must be an object');
+  const nFft = posInt(raw.stft, 'nFft', where);
+  const hop = posInt(raw.stft, 'hop', where);
+  if ((nFft & (nFft - 1)) !== 0) fail(where, 'stft.nFft must be a power of two');
+  if (nFft % hop !== 0) fail(where, 'stft.hop must divide stft.nFft');
+  if (raw.stft.window !== 'hann-periodic') fail(where, 'stft.window must be "hann-periodic"');
+  if (raw.stft.center !== false) fail(where, 'stft.center must be false (the engine pads the input itself)');
+  const bins = posInt(raw, 'bins', where);
+  if (bins > nFft / 2 + 1) fail(where, `bins must be at most nFft/2+1 = ${nFft / 2 + 1}`);
+  const highBand = raw.highBand ?? 'residual';
+  if (highBand !== 'zero' && highBand !== 'residual') fail(where, 'highBand must be "zero" or "residual"');
+  let filesFrom: ModelManifest['filesFrom'];
+  if (raw.filesFrom !== undefined) {
+    if (!isObj(raw.filesFrom)) fail(where, 'filesFrom must be an object');
+    filesFrom = { sharedUnpack: str(raw.filesFrom, 'sharedUnpack', where) };
+  }
+  return {
+    id, family, stems, residualStem, files,
+    description: typeof raw.description === 'string' ? raw.description : undefined,
+    sampleRate: posInt(raw, 'sampleRate', where),
+    stft: { nFft, hop, window: 'hann-periodic', center: false },
+    bins,
+    framesPerSplit: posInt(raw, 'framesPerSplit', where),
+    highBand,
+    licence: str(raw, 'licence', where),
+    source: str(raw, 'source', where),
+    filesFrom,
+  };
+}
+
+export async function readManifest(dir: string): Promise<ModelManifest> {
+  const file = path.join(dir, 'model.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ModelLoadError(`no model.json in ${dir}`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ModelLoadError(`${file} is not valid JSON`, { cause: err });
+  }
+  return parseManifest(json, file);
+}

@@ -1,0 +1,81 @@
+/**
+ * Where models come from: bundled folders in this repo (`models/<id>/model.json`), models that
+ * `npm run models:fetch` installed, or any folder holding a model.json.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ENV, cacheDir, modelsInstallDir, readOptional, sharedDir } from '../layers/core/env.js';
+import { ModelLoadError, ModelNotFoundError } from '../layers/core/errors.js';
+import { readManifest, type ModelManifest } from './manifest.js';
+
+const exec = promisify(execFile);
+export const MODELS_ROOT = path.dirname(new URL(import.meta.url).pathname);
+
+export interface RegistryDownload { path: string; url: string; sha256?: string }
+export interface RegistryEntry {
+  id: string;
+  description: string;
+  bundled?: boolean;
+  manifest?: string;
+  downloads?: RegistryDownload[];
+}
+export interface Registry { default: string; models: RegistryEntry[] }
+
+export function readRegistry(): Registry {
+  return JSON.parse(readFileSync(path.join(MODELS_ROOT, 'registry.json'), 'utf8')) as Registry;
+}
+
+export function defaultModelId(): string {
+  return readOptional(ENV.defaultModel) ?? readRegistry().default;
+}
+
+export interface ResolvedModel {
+  manifest: ModelManifest;
+  /** Folder holding model.json. */
+  dir: string;
+  /** Folder holding the model files. */
+  filesDir: string;
+}
+
+/** Finds the folder of a model given an id or a path to a folder with model.json. */
+export function locateModel(idOrPath: string): string {
+  if (idOrPath.includes('/') || idOrPath.startsWith('.')) {
+    const dir = path.resolve(idOrPath);
+    if (!existsSync(path.join(dir, 'model.json'))) throw new ModelNotFoundError(`no model.json in ${dir}`);
+    return dir;
+  }
+  for (const dir of [path.join(MODELS_ROOT, idOrPath), path.join(modelsInstallDir(), idOrPath)]) {
+    if (existsSync(path.join(dir, 'model.json'))) return dir;
+  }
+  const entry = readRegistry().models.find((m) => m.id === idOrPath);
+  if (entry?.downloads) {
+    throw new ModelNotFoundError(`model "${idOrPath}" is not installed: run \`npm run models:fetch -- ${idOrPath}\``);
+  }
+  const known = readRegistry().models.map((m) => m.id).join(', ');
+  throw new ModelNotFoundError(`unknown model "${idOrPath}" (known: ${known}; or give a folder holding model.json)`);
+}
+
+/** Runs the shared unpack script (idempotent, checksummed) and returns the folder it filled. */
+async function unpackShared(m: ModelManifest): Promise<string> {
+  const script = path.join(sharedDir(), m.filesFrom!.sharedUnpack);
+  if (!existsSync(script)) {
+    throw new ModelLoadError(`model ${m.id} needs the shared folder: ${script} not found (set ${ENV.sharedDir})`);
+  }
+  const out = path.join(cacheDir(), m.id);
+  const { stdout } = await exec('bash', [script, out]);
+  return stdout.trim().split('\n').pop() || out;
+}
+
+export async function resolveModel(idOrPath: string): Promise<ResolvedModel> {
+  const dir = locateModel(idOrPath);
+  const manifest = await readManifest(dir);
+  const filesDir = manifest.filesFrom ? await unpackShared(manifest) : dir;
+  for (const f of manifest.files) {
+    if (!existsSync(path.join(filesDir, f.path))) {
+      throw new ModelLoadError(`model ${manifest.id}: file ${f.path} missing from ${filesDir}`);
+    }
+  }
+  return { manifest, dir, filesDir };
+}
