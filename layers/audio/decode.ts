@@ -31,8 +31,10 @@ export interface DecodeResult {
 export async function* decodeAudio(file: string, opts: DecodeOptions): AsyncGenerator<Float32Array, DecodeResult> {
   const chunkFrames = opts.chunkFrames ?? 65536;
   const name = opts.name ?? 'input';
+  // mono is copied to both channels at full level (ffmpeg's default upmix attenuates it by 3 dB)
+  const channels = opts.source?.channels === 1 ? ['-af', 'pan=stereo|c0=c0|c1=c0'] : ['-ac', '2'];
   const args = ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-map', '0:a:0', '-vn',
-    '-ac', '2', '-ar', String(opts.sampleRate), '-f', 'f32le', '-c:a', 'pcm_f32le', 'pipe:1'];
+    ...channels, '-ar', String(opts.sampleRate), '-f', 'f32le', '-c:a', 'pcm_f32le', 'pipe:1'];
   const proc = spawn(ffmpegBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.setEncoding('utf8');
@@ -94,7 +96,7 @@ function firstLine(s: string): string {
 /** A file that stops well short of what its header promises, or that ffmpeg chokes on midway. */
 function checkComplete(frames: number, opts: DecodeOptions, stderr: string, code: number | null, name: string): void {
   const decodedSeconds = frames / opts.sampleRate;
-  const declared = opts.source?.durationSeconds;
+  const declared = opts.source?.declaredSeconds ?? opts.source?.durationSeconds;
   const short = declared !== undefined && decodedSeconds < declared * 0.97 - 0.25;
   if (short || code !== 0) {
     const detail = short

@@ -4,7 +4,7 @@
  * (ffmpeg-static ships none).
  */
 import { spawn } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { EmptyInputError, NotAudioError } from '../core/errors.js';
 import { ffmpegBinary } from './ffmpeg.js';
 
@@ -15,6 +15,11 @@ export interface SourceInfo {
   channels: number;
   /** Seconds, from the container; undefined when the container does not say. */
   durationSeconds: number | undefined;
+  /**
+   * What the file's own header promises when it says more than ffmpeg reports (ffmpeg sizes a WAV
+   * whose data chunk runs past the end of the file by what is there): evidence of truncation.
+   */
+  declaredSeconds?: number;
   bytes: number;
 }
 
@@ -67,5 +72,36 @@ export async function probeAudio(file: string, name = 'input'): Promise<SourceIn
     proc.on('error', reject);
     proc.on('close', () => resolve(text));
   });
-  return parseProbe(stderr, size, name);
+  const info = parseProbe(stderr, size, name);
+  const declared = await wavDeclaredSeconds(file, size);
+  if (declared !== undefined && info.durationSeconds !== undefined && declared > info.durationSeconds) {
+    info.declaredSeconds = declared;
+  }
+  return info;
+}
+
+/** Duration a RIFF/WAVE header declares from its data chunk size; undefined for other files. */
+async function wavDeclaredSeconds(file: string, size: number): Promise<number | undefined> {
+  const fh = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(Math.min(size, 4096));
+    await fh.read(head, 0, head.length, 0);
+    if (head.length < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE') return undefined;
+    let blockAlign = 0;
+    let rate = 0;
+    for (let pos = 12; pos + 8 <= head.length;) {
+      const id = head.toString('ascii', pos, pos + 4);
+      const len = head.readUInt32LE(pos + 4);
+      if (id === 'fmt ' && pos + 24 <= head.length) {
+        rate = head.readUInt32LE(pos + 12);
+        blockAlign = head.readUInt16LE(pos + 20);
+      }
+      // 0 and 0xFFFFFFFF mean "unknown length" (streamed WAVs): no claim to check
+      if (id === 'data') return blockAlign && rate && len > 0 && len < 0xffffffff ? len / blockAlign / rate : undefined;
+      pos += 8 + len + (len & 1);
+    }
+    return undefined;
+  } finally {
+    await fh.close();
+  }
 }

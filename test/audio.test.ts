@@ -1,0 +1,142 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decodeAudio } from '../layers/audio/decode.js';
+import { StemEncoder } from '../layers/audio/encode.js';
+import { probeAudio } from '../layers/audio/probe.js';
+import { findFfmpeg } from '../layers/audio/ffmpeg.js';
+import { ToolMissingError } from '../layers/core/errors.js';
+import { tmpDir } from './helpers/models.js';
+import { ffmpeg, musicLike, sineFile, writeMusicWav } from './helpers/signals.js';
+import { readWav } from './helpers/wav.js';
+
+async function decodeAll(file: string, sampleRate = 44100) {
+  const parts: Float32Array[] = [];
+  for await (const c of decodeAudio(file, { sampleRate, maxSeconds: 60, source: await probeAudio(file), chunkFrames: 4096 })) parts.push(c.slice());
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
+
+const dir = tmpDir('audio');
+const src = writeMusicWav(dir, 'src.wav', 2.5);
+
+describe('decoding what users upload', () => {
+  const formats: [string, string[]][] = [
+    ['mp3', ['-c:a', 'libmp3lame', '-b:a', '192k']],
+    ['wav', ['-c:a', 'pcm_s16le']],
+    ['w24.wav', ['-c:a', 'pcm_s24le']],
+    ['f32.wav', ['-c:a', 'pcm_f32le']],
+    ['flac', ['-c:a', 'flac']],
+    ['ogg', ['-c:a', 'libvorbis']],
+    ['opus', ['-c:a', 'libopus']],
+    ['m4a', ['-c:a', 'aac']],
+    ['aiff', ['-c:a', 'pcm_s16be']],
+  ];
+  for (const [ext, args] of formats) {
+    it(`decodes ${ext} to float stereo at the model rate`, async () => {
+      const file = ffmpeg(src, path.join(dir, `in.${ext}`), args);
+      const info = await probeAudio(file);
+      expect(info.channels).toBe(2);
+      expect(info.durationSeconds).toBeGreaterThan(2.4);
+      const pcm = await decodeAll(file);
+      const seconds = pcm.length / 2 / 44100;
+      expect(seconds).toBeGreaterThan(2.45);
+      expect(seconds).toBeLessThan(2.6);
+      expect(pcm.some((v) => Math.abs(v) > 0.1)).toBe(true);
+    });
+  }
+
+  it('duplicates mono into both channels and reports the source as mono', async () => {
+    const file = sineFile(path.join(dir, 'mono.wav'), 1, 44100, 1);
+    expect((await probeAudio(file)).channels).toBe(1);
+    const pcm = await decodeAll(file);
+    for (let i = 0; i < pcm.length; i += 2) expect(pcm[i]).toBe(pcm[i + 1]);
+    // duplicated at full level (ffmpeg's default upmix would attenuate by 3 dB); the lavfi sine has amplitude 1/8
+    expect(pcm.reduce((m, v) => Math.max(m, Math.abs(v)), 0)).toBeCloseTo(0.125, 3);
+  });
+
+  it('downmixes 5.1 to stereo', async () => {
+    const file = sineFile(path.join(dir, 'surround.flac'), 1, 48000, 6);
+    expect((await probeAudio(file)).channels).toBe(6);
+    const pcm = await decodeAll(file);
+    expect(pcm.length / 2).toBeCloseTo(44100, -2);
+  });
+
+  it('resamples 48 kHz to the model rate and keeps the duration', async () => {
+    const file = sineFile(path.join(dir, 'hi.wav'), 2, 48000, 2);
+    const info = await probeAudio(file);
+    expect(info.sampleRate).toBe(48000);
+    const pcm = await decodeAll(file);
+    expect(Math.abs(pcm.length / 2 - 2 * 44100)).toBeLessThan(64);
+  });
+
+  it('streams: chunks are bounded by the chunk size, not the file', async () => {
+    let largest = 0;
+    for await (const c of decodeAudio(src, { sampleRate: 44100, maxSeconds: 60, chunkFrames: 1024 })) largest = Math.max(largest, c.length);
+    expect(largest).toBe(2048);
+  });
+});
+
+describe('encoding stems', () => {
+  const x = musicLike(44100);
+  const loud = x.map((v, i) => (i % 1000 === 0 ? 1.5 : v));
+
+  for (const format of ['wav16', 'wav24', 'wav32f', 'flac', 'mp3'] as const) {
+    it(`writes ${format} that decodes back to the same length`, async () => {
+      const file = path.join(dir, `stem-${format}.${format === 'flac' ? 'flac' : format === 'mp3' ? 'mp3' : 'wav'}`);
+      const enc = new StemEncoder(file, { format, inputRate: 44100 });
+      await enc.write(x.subarray(0, 30000));
+      await enc.write(x.subarray(30000));
+      const r = await enc.finish();
+      expect(r.frames).toBe(44100);
+      const back = await decodeAll(file);
+      // mp3 adds encoder delay/padding of a frame or two
+      expect(Math.abs(back.length / 2 - 44100)).toBeLessThan(format === 'mp3' ? 2400 : 1);
+    });
+  }
+
+  it('clamps integer formats and counts the clipped samples; float keeps them', async () => {
+    const clippedCount = loud.filter((v) => Math.abs(v) > 1).length;
+    const intEnc = new StemEncoder(path.join(dir, 'clip16.wav'), { format: 'wav16', inputRate: 44100 });
+    await intEnc.write(loud);
+    expect((await intEnc.finish()).clippedSamples).toBe(clippedCount);
+    const floatEnc = new StemEncoder(path.join(dir, 'clipf.wav'), { format: 'wav32f', inputRate: 44100 });
+    await floatEnc.write(loud);
+    expect((await floatEnc.finish()).clippedSamples).toBe(0);
+    expect(readWav(path.join(dir, 'clipf.wav')).data[0]).toBeCloseTo(1.5, 5);
+  });
+
+  it('writes at the source sample rate when asked', async () => {
+    const file = path.join(dir, 'at48.wav');
+    const enc = new StemEncoder(file, { format: 'wav16', inputRate: 44100, outputRate: 48000 });
+    await enc.write(x);
+    await enc.finish();
+    const wav = readWav(file);
+    expect(wav.sampleRate).toBe(48000);
+    expect(Math.abs(wav.data.length / 2 - 48000)).toBeLessThan(64);
+  });
+});
+
+describe('finding ffmpeg', () => {
+  it('prefers FFMPEG_PATH and rejects one that is not executable', () => {
+    const fake = path.join(dir, 'not-ffmpeg');
+    writeFileSync(fake, 'x');
+    expect(() => findFfmpeg({ FFMPEG_PATH: fake, PATH: '' })).toThrow(/FFMPEG_PATH=.*not an executable/);
+  });
+
+  it('falls back to ffmpeg-static, or explains how to get ffmpeg when there is none', () => {
+    let found: string;
+    try {
+      found = findFfmpeg({ PATH: '' });
+    } catch (err) {
+      // offline installs have no ffmpeg-static binary: the error must say what to do
+      expect(err).toBeInstanceOf(ToolMissingError);
+      expect((err as Error).message).toMatch(/apt-get install ffmpeg.*FFMPEG_PATH/);
+      return;
+    }
+    expect(found).toMatch(/ffmpeg-static/);
+    expect(existsSync(found)).toBe(true);
+  });
+});
