@@ -1,0 +1,114 @@
+/**
+ * Installs a published model: download each file (streamed to disk, hashed on the way), check
+ * the recorded sha256 and the ONNX I/O contract, then move the whole folder into place with one
+ * rename. A failed or interrupted fetch leaves no half-written model behind.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { modelsInstallDir } from '../layers/core/env.js';
+import { ModelLoadError, ModelNotFoundError } from '../layers/core/errors.js';
+import { parseManifest, type ModelManifest } from './manifest.js';
+import { readOnnxContract } from './onnx-proto.js';
+import { MODELS_ROOT, readRegistry, type RegistryEntry } from './registry.js';
+
+export interface FetchProgress { file: string; received: number; total: number | undefined }
+
+export interface FetchOptions {
+  installDir?: string;
+  onProgress?: (p: FetchProgress) => void;
+}
+
+/** Checks a downloaded file against what the manifest says it is. Exported for tests. */
+export function verifyContract(m: ModelManifest, fileIndex: number, bytes: Uint8Array): void {
+  const f = m.files[fileIndex];
+  let c;
+  try {
+    c = readOnnxContract(bytes);
+  } catch (err) {
+    throw new ModelLoadError(`${f.path} is not a valid ONNX file`, { cause: err });
+  }
+  const input = c.inputs.find((i) => i.name === f.input);
+  if (!input) throw new ModelLoadError(`${f.path}: expected input "${f.input}", found ${c.inputs.map((i) => i.name).join(', ') || 'none'}`);
+  const want = [2, undefined, m.framesPerSplit, m.bins];
+  if (input.shape.length !== 4 || want.some((d, i) => d !== undefined && typeof input.shape[i] === 'number' && input.shape[i] !== d)) {
+    throw new ModelLoadError(`${f.path}: input shape [${input.shape.join(', ')}] does not match [2, splits, ${m.framesPerSplit}, ${m.bins}]`);
+  }
+  for (const out of Object.values(f.outputs)) {
+    if (!c.outputs.some((o) => o.name === out)) throw new ModelLoadError(`${f.path}: expected output "${out}"`);
+  }
+  const type = c.metadata.model_type;
+  if (type !== undefined && type !== m.family) {
+    throw new ModelLoadError(`${f.path}: metadata model_type "${type}" is not the manifest's family "${m.family}"`);
+  }
+}
+
+async function download(url: string, dest: string, label: string, onProgress?: FetchOptions['onProgress']): Promise<string> {
+  const res = await fetch(url, { redirect: 'follow' });
+  if (!res.ok || !res.body) throw new ModelLoadError(`download of ${url} failed: HTTP ${res.status}`);
+  const total = Number(res.headers.get('content-length')) || undefined;
+  const hash = createHash('sha256');
+  let received = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      received += chunk.length;
+      onProgress?.({ file: label, received, total });
+      cb(null, chunk);
+    },
+  });
+  await pipeline(Readable.fromWeb(res.body as never), meter, createWriteStream(dest));
+  if (total !== undefined && received !== total) throw new ModelLoadError(`download of ${url} ended after ${received} of ${total} bytes`);
+  return hash.digest('hex');
+}
+
+export async function fetchEntry(entry: RegistryEntry, manifestJson: unknown, opts: FetchOptions = {}): Promise<string> {
+  if (!entry.downloads?.length) throw new ModelNotFoundError(`model "${entry.id}" has nothing to download (it is bundled)`);
+  const base = parseManifest({ ...(manifestJson as object), id: entry.id }, `manifest of ${entry.id}`);
+  const root = opts.installDir ?? modelsInstallDir();
+  await mkdir(root, { recursive: true });
+  const staging = path.join(root, `.${entry.id}.partial-${randomBytes(4).toString('hex')}`);
+  const final = path.join(root, entry.id);
+  await mkdir(staging);
+  try {
+    const files = [...base.files];
+    for (const d of entry.downloads) {
+      const i = files.findIndex((f) => f.path === d.path);
+      if (i < 0) throw new ModelLoadError(`registry entry ${entry.id} downloads ${d.path}, which its manifest does not list`);
+      const dest = path.join(staging, d.path);
+      const sha = await download(d.url, dest, d.path, opts.onProgress);
+      if (d.sha256 && d.sha256 !== sha) {
+        throw new ModelLoadError(`${d.path}: sha256 ${sha} does not match the registry's ${d.sha256}`);
+      }
+      verifyContract(base, i, await readFile(dest));
+      files[i] = { ...files[i], sha256: sha };
+    }
+    const manifest: ModelManifest = { ...base, files };
+    await writeFile(path.join(staging, 'model.json'), JSON.stringify(manifest, null, 2));
+    if (existsSync(final)) {
+      const old = `${final}.old-${randomBytes(4).toString('hex')}`;
+      await rename(final, old);
+      await rename(staging, final);
+      await rm(old, { recursive: true, force: true });
+    } else {
+      await rename(staging, final);
+    }
+    return final;
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export async function fetchModel(id: string, opts: FetchOptions = {}): Promise<string> {
+  const entry = readRegistry().models.find((m) => m.id === id);
+  if (!entry) {
+    throw new ModelNotFoundError(`unknown model "${id}" (known: ${readRegistry().models.map((m) => m.id).join(', ')})`);
+  }
+  if (!entry.manifest) throw new ModelNotFoundError(`model "${id}" is bundled with the repo; nothing to fetch`);
+  const manifestJson = JSON.parse(await readFile(path.join(MODELS_ROOT, 'manifests', entry.manifest), 'utf8'));
+  return fetchEntry(entry, manifestJson, opts);
+}

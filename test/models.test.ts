@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelLoadError, ModelNotFoundError } from '../layers/core/errors.js';
+import { loadModel } from '../layers/engine/load-model.js';
+import { sessionCount } from '../layers/engine/ort-sessions.js';
+import { fetchEntry } from '../models/fetch.js';
+import { parseManifest } from '../models/manifest.js';
+import { readOnnxContract } from '../models/onnx-proto.js';
+import { locateModel, readRegistry } from '../models/registry.js';
+import { tmpDir, writeGainModel } from './helpers/models.js';
+
+const valid = JSON.parse(readFileSync(new URL('../models/manifests/spleeter-2stems.json', import.meta.url), 'utf8'));
+
+describe('model manifest', () => {
+  it('accepts the published spleeter contract', () => {
+    const m = parseManifest(valid, 'test');
+    expect(m.stems).toEqual(['vocals', 'accompaniment']);
+    expect(m.stft).toEqual({ nFft: 4096, hop: 1024, window: 'hann-periodic', center: false });
+  });
+
+  const broken: [string, (m: Record<string, unknown>) => void, RegExp][] = [
+    ['an unknown residual stem', (m) => { m.residualStem = 'drums'; }, /residualStem "drums"/],
+    ['a stem no file estimates', (m) => { m.stems = ['vocals', 'accompaniment', 'bass']; }, /no file estimates stem\(s\) bass/],
+    ['a hop that does not divide nFft', (m) => { m.stft = { ...(m.stft as object), hop: 1000 }; }, /hop must divide/],
+    ['more bins than the FFT has', (m) => { m.bins = 5000; }, /bins must be at most nFft\/2\+1 = 2049/],
+    ['a file path escaping the folder', (m) => { m.files = [{ path: '../x.onnx', input: 'x', outputs: { vocals: 'y', accompaniment: 'z' } }]; }, /inside the model folder/],
+    ['a bad checksum', (m) => { m.files = [{ path: 'a.onnx', sha256: 'abc', input: 'x', outputs: { vocals: 'y', accompaniment: 'z' } }]; }, /sha256 must be 64 hex/],
+    ['an unknown high-band policy', (m) => { m.highBand = 'mirror'; }, /highBand must be/],
+  ];
+  for (const [what, mutate, message] of broken) {
+    it(`rejects ${what}`, () => {
+      const m = structuredClone(valid);
+      mutate(m);
+      expect(() => parseManifest(m, 'test')).toThrow(message);
+    });
+  }
+});
+
+describe('model registry', () => {
+  it('lists the sherpa-onnx Spleeter releases in fp32, int8 and fp16, and the default', () => {
+    const ids = readRegistry().models.map((m) => m.id);
+    expect(ids).toEqual(expect.arrayContaining(['default', 'spleeter-2stems', 'spleeter-2stems-int8', 'spleeter-2stems-fp16']));
+  });
+
+  it('tells how to install a known model that is not installed, and rejects unknown ones', () => {
+    expect(() => locateModel('spleeter-2stems-int8')).toThrow(/npm run models:fetch -- spleeter-2stems-int8/);
+    expect(() => locateModel('nope')).toThrow(ModelNotFoundError);
+  });
+
+  it('creates each ONNX session once per process and reuses it', async () => {
+    const dir = writeGainModel({ gains: { a: 1, b: 2 }, layout: 'file-per-stem' });
+    const first = await loadModel(dir, 2);
+    const count = sessionCount();
+    const again = await loadModel(dir, 2);
+    expect(again.model).toBe(first.model);
+    expect(sessionCount()).toBe(count);
+  });
+});
+
+describe('ONNX contract reader', () => {
+  it('reads metadata, inputs and outputs of a model without loading it', () => {
+    const dir = writeGainModel({ gains: { vocals: 1, drums: 2 } });
+    const c = readOnnxContract(readFileSync(path.join(dir, 'model.onnx')));
+    expect(c.metadata).toEqual({ model_type: 'spleeter', stems: '2' });
+    expect(c.inputs).toEqual([{ name: 'x', shape: [2, 'num_splits', 16, 96], elemType: 1 }]);
+    expect(c.outputs.map((o) => o.name)).toEqual(['y_vocals', 'y_drums']);
+  });
+});
+
+describe('models:fetch', () => {
+  const served = writeGainModel({ gains: { vocals: 1, accompaniment: 1 }, layout: 'file-per-stem', framesPerSplit: 16, bins: 96 });
+  const manifest = JSON.parse(readFileSync(path.join(served, 'model.json'), 'utf8'));
+  let server: http.Server;
+  let base = '';
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      const name = (req.url ?? '').slice(1);
+      if (name === 'short.onnx') {
+        res.writeHead(200, { 'content-length': '100000' });
+        res.end(Buffer.alloc(10));
+        return;
+      }
+      const file = path.join(served, name);
+      if (!existsSync(file)) { res.writeHead(404); res.end(); return; }
+      const body = readFileSync(file);
+      res.writeHead(200, { 'content-length': String(body.length) });
+      res.end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => server.close());
+
+  const sha = (f: string) => createHash('sha256').update(readFileSync(path.join(served, f))).digest('hex');
+
+  it('downloads, verifies and installs a model atomically, recording checksums', async () => {
+    const root = tmpDir('install');
+    const dir = await fetchEntry({
+      id: 'tiny', description: '',
+      downloads: [
+        { path: 'vocals.onnx', url: `${base}/vocals.onnx`, sha256: sha('vocals.onnx') },
+        { path: 'accompaniment.onnx', url: `${base}/accompaniment.onnx` },
+      ],
+    }, manifest, { installDir: root });
+    expect(readdirSync(root)).toEqual(['tiny']);
+    const installed = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8'));
+    expect(installed.files.map((f: { sha256: string }) => f.sha256)).toEqual([sha('vocals.onnx'), sha('accompaniment.onnx')]);
+    const { model } = await loadModel(dir, 1);
+    expect(model.stems).toEqual(['vocals', 'accompaniment']);
+  });
+
+  const failures: [string, (b: string) => { path: string; url: string; sha256?: string }[], RegExp][] = [
+    ['a checksum mismatch', (b) => [{ path: 'vocals.onnx', url: `${b}/vocals.onnx`, sha256: '0'.repeat(64) }], /sha256 .* does not match/],
+    ['a missing file', (b) => [{ path: 'vocals.onnx', url: `${b}/gone.onnx` }], /HTTP 404/],
+    ['a cut-off download', (b) => [{ path: 'vocals.onnx', url: `${b}/short.onnx` }], /ended after|terminated|other side closed/],
+    ['a file that breaks the I/O contract', (b) => [{ path: 'vocals.onnx', url: `${b}/model.json` }], /not a valid ONNX file|expected input/],
+  ];
+  for (const [what, downloads, message] of failures) {
+    it(`rejects ${what} and leaves nothing installed`, async () => {
+      const root = tmpDir('install-fail');
+      await expect(fetchEntry({ id: 'tiny', description: '', downloads: downloads(base) }, manifest, { installDir: root }))
+        .rejects.toThrow(message);
+      expect(readdirSync(root)).toEqual([]);
+    });
+  }
+
+  it('rejects a model whose input shape does not match the manifest', async () => {
+    const root = tmpDir('install-shape');
+    const wrong = { ...manifest, bins: 128 };
+    await expect(fetchEntry({ id: 'tiny', description: '', downloads: [{ path: 'vocals.onnx', url: `${base}/vocals.onnx` }] }, wrong, { installDir: root }))
+      .rejects.toThrow(ModelLoadError);
+    expect(readdirSync(root)).toEqual([]);
+  });
+});
