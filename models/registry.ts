@@ -50,6 +50,9 @@ export function locateModel(idOrPath: string): string {
     if (existsSync(path.join(dir, 'model.json'))) return dir;
   }
   const entry = readRegistry().models.find((m) => m.id === idOrPath);
+  if (entry?.bundled) {
+    throw new ModelNotFoundError(`bundled model "${idOrPath}" is missing from ${path.join(MODELS_ROOT, idOrPath)}`);
+  }
   if (entry?.downloads) {
     throw new ModelNotFoundError(`model "${idOrPath}" is not installed: run \`npm run models:fetch -- ${idOrPath}\``);
   }

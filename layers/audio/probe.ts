@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
-import { EmptyInputError, NotAudioError } from '../core/errors.js';
+import { EmptyInputError, InvalidRequestError, NotAudioError } from '../core/errors.js';
 import { ffmpegBinary } from './ffmpeg.js';
 
 export interface SourceInfo {
@@ -58,7 +58,9 @@ export function parseProbe(stderr: string, bytes: number, name = 'input'): Sourc
 }
 
 export async function probeAudio(file: string, name = 'input'): Promise<SourceInfo> {
-  const { size } = await stat(file);
+  const size = await stat(file).then((s) => s.size, (err: NodeJS.ErrnoException) => {
+    throw err.code === 'ENOENT' ? new InvalidRequestError(`${name} not found`) : err;
+  });
   if (size === 0) throw new EmptyInputError(`${name} is empty (0 bytes)`);
   const stderr = await new Promise<string>((resolve, reject) => {
     const proc = spawn(ffmpegBinary(), ['-hide_banner', '-nostdin', '-i', file], {

@@ -1,0 +1,75 @@
+/** Command-line options and their parsing: pure functions, tested table-driven. */
+import { parseArgs } from 'node:util';
+import { parseFormat, type OutputFormat } from '../layers/audio/encode.js';
+import { InvalidRequestError } from '../layers/core/errors.js';
+import type { FrameGrid } from '../layers/engine/separator.js';
+import type { SampleRatePolicy } from '../layers/engine/separate-file.js';
+import type { HighBandPolicy } from '../layers/engine/types.js';
+
+export const USAGE = `usage:
+  stem-splitter separate <files...> [options]
+      --model <id|folder>       registry id or folder with model.json (default: the default model)
+      --stems <a,b,...>         stems to write (default: all of the model's)
+      --format <f>              wav16 | wav24 | wav32f | flac | mp3 (default wav16)
+      --sample-rate <p>         model | source (default model)
+      --out <dir>               output folder (default ./stems); one subfolder per input
+      --threads <n>             inference threads (default: all cores)
+      --high-band <p>           zero | residual (default: the model's)
+      --grid <g>                aligned | reference (default aligned)
+  stem-splitter models          list models`;
+
+export interface SeparateCommand {
+  command: 'separate';
+  files: string[];
+  model?: string;
+  stems?: string[];
+  format: OutputFormat;
+  sampleRate: SampleRatePolicy;
+  out: string;
+  threads?: number;
+  highBand?: HighBandPolicy;
+  grid: FrameGrid;
+}
+
+export type Command = SeparateCommand | { command: 'models' } | { command: 'help' };
+
+function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) throw new InvalidRequestError(`--${name} must be one of ${allowed.join(', ')} (got "${value}")`);
+  return value as T;
+}
+
+export function parseCommand(argv: string[]): Command {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      model: { type: 'string' }, stems: { type: 'string' }, format: { type: 'string' },
+      'sample-rate': { type: 'string' }, out: { type: 'string' }, threads: { type: 'string' },
+      'high-band': { type: 'string' }, grid: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined || command === 'help') return { command: 'help' };
+  const stems = values.stems?.split(',').map((s) => s.trim()).filter(Boolean);
+  const format = parseFormat(values.format ?? 'wav16');
+  if (command === 'models') return { command: 'models' };
+  if (command === 'separate') {
+    if (rest.length === 0) throw new InvalidRequestError('separate needs at least one input file');
+    let threads: number | undefined;
+    if (values.threads !== undefined) {
+      threads = Number(values.threads);
+      if (!Number.isInteger(threads) || threads < 1) throw new InvalidRequestError(`--threads must be a positive integer (got "${values.threads}")`);
+    }
+    return {
+      command, files: rest, model: values.model, stems, format, threads,
+      sampleRate: oneOf('sample-rate', values['sample-rate'], ['model', 'source'] as const, 'model'),
+      out: values.out ?? 'stems',
+      highBand: values['high-band'] === undefined ? undefined : oneOf('high-band', values['high-band'], ['zero', 'residual'] as const, 'residual'),
+      grid: oneOf('grid', values.grid, ['aligned', 'reference'] as const, 'aligned'),
+    };
+  }
+  throw new InvalidRequestError(`unknown command "${command}"`);
+}
