@@ -2,8 +2,8 @@
  * Spleeter family (the sherpa-onnx contract): each file maps magnitudes [2, splits, frames, bins]
  * to an estimated magnitude per stem; masks are Wiener-style ratios
  *   mask_s = (y_s^2 + eps/S) / (sum_k y_k^2 + eps),
- * which sum to one, so stems sum back to the mixture. All files of a split run concurrently,
- * the cores divided between them.
+ * which sum to one, so stems sum back to the mixture. Files run one after the other, each on all
+ * threads: measured on 2 cores, that beats one thread per file run concurrently by ~20%.
  */
 import type { ModelManifest } from '../../../models/manifest.js';
 import { ModelLoadError } from '../../core/errors.js';
@@ -14,8 +14,7 @@ import path from 'node:path';
 const EPS = 1e-10;
 
 export async function createSpleeterModel(m: ModelManifest, filesDir: string, threads: number): Promise<SeparationModel> {
-  const perFile = Math.max(1, Math.floor(threads / m.files.length));
-  const sessions = await Promise.all(m.files.map((f) => getSession(path.join(filesDir, f.path), perFile)));
+  const sessions = await Promise.all(m.files.map((f) => getSession(path.join(filesDir, f.path), threads)));
   sessions.forEach((s, i) => {
     const f = m.files[i];
     if (!s.inputNames.includes(f.input)) {
@@ -44,7 +43,8 @@ export async function createSpleeterModel(m: ModelManifest, filesDir: string, th
 
     async estimateMasks(mag: Float32Array, masks: Float32Array[], timings: InferenceTimings): Promise<void> {
       const t0 = performance.now();
-      const results = await Promise.all(sessions.map((s, i) => s.run({ [m.files[i].input]: new ort.Tensor('float32', mag, dims) })));
+      const results: ort.InferenceSession.ReturnType[] = [];
+      for (const [i, s] of sessions.entries()) results.push(await s.run({ [m.files[i].input]: new ort.Tensor('float32', mag, dims) }));
       timings.inferenceMs = performance.now() - t0;
       results.forEach((r, i) => {
         for (const [stem, out] of Object.entries(m.files[i].outputs)) {
