@@ -82,7 +82,7 @@ describe('models:fetch', () => {
       const name = (req.url ?? '').slice(1);
       if (name === 'short.onnx') {
         res.writeHead(200, { 'content-length': '100000' });
-        res.end(Buffer.alloc(10));
+        res.write(Buffer.alloc(10), () => res.socket?.destroy());
         return;
       }
       const file = path.join(served, name);

@@ -18,6 +18,7 @@ export function getSession(file: string, intraOpThreads: number): Promise<ort.In
       executionMode: 'sequential',
       // the memory-pattern planner keeps per-shape buffers alive; without it peak RSS drops ~20% at the same speed
       enableMemPattern: false,
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
     }).catch((err: unknown) => {
       sessions.delete(key);
       throw new ModelLoadError(`cannot load ONNX model ${file}: ${(err as Error).message}`, { cause: err });

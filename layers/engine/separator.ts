@@ -4,6 +4,9 @@
  *
  *   frame → STFT → model masks → masked iSTFT → overlap-add → emit finished samples
  *
+ * Two sets of split buffers let the model work on split k (in onnxruntime's threads) while this
+ * thread synthesises split k-1 and analyses split k+1.
+ *
  * Two frame grids:
  * - 'aligned' (default): the input is padded by nFft - hop zeros at the start and enough at the
  *   end that every real sample is covered by the full window overlap, so masks that sum to one
@@ -70,11 +73,10 @@ class Separator {
   private nextFrame = 0; // absolute index of the next frame to analyse
   private ended = false;
 
-  // one split of spectra: [2][F][nBins] and model input/outputs [2][F][bins]
-  private readonly re: Float32Array;
-  private readonly im: Float32Array;
-  private readonly mag: Float32Array;
-  private readonly masks: Float32Array[];
+  // two splits in flight (see above); the model runs on one at a time
+  private readonly splits: [SplitBuffers, SplitBuffers];
+  private current = 0;
+  private pending: SplitBuffers | null = null;
   private readonly mre: Float32Array;
   private readonly mim: Float32Array;
 
@@ -84,7 +86,6 @@ class Separator {
   private readonly wsum: Float64Array;
   private accBase = 0;
   private readonly out: Float32Array[];
-  private readonly timings: InferenceTimings = { inferenceMs: 0 };
 
   constructor(private readonly model: SeparationModel, private readonly sink: StemSink, private readonly opts: SeparatorOptions) {
     const { nFft, hop } = model.stft;
@@ -104,11 +105,7 @@ class Separator {
     this.inL = new Float32Array(span);
     this.inR = new Float32Array(span);
     this.inFill = this.pad;
-    const specLen = 2 * this.F * this.nBins;
-    this.re = new Float32Array(specLen);
-    this.im = new Float32Array(specLen);
-    this.mag = new Float32Array(2 * this.F * this.bins);
-    this.masks = Array.from({ length: this.S }, () => new Float32Array(2 * this.F * this.bins));
+    this.splits = [new SplitBuffers(this.F, this.nBins, this.bins, this.S), new SplitBuffers(this.F, this.nBins, this.bins, this.S)];
     this.mre = new Float32Array(2 * this.nBins);
     this.mim = new Float32Array(2 * this.nBins);
     this.accL = Array.from({ length: this.S }, () => new Float64Array(span));
@@ -150,14 +147,38 @@ class Separator {
       const n = Math.min(this.F, totalFrames - this.nextFrame);
       await this.processSplit(n);
     }
+    if (this.pending) await this.completeSplit(this.pending);
+    this.pending = null;
     await this.emit(this.pad + N, true);
   }
 
-  /** Analyse `n` frames starting at nextFrame (the rest of the split is zero), run, synthesise. */
+  /**
+   * Analyses `n` frames from nextFrame into a free split buffer (the rest of the split is zero),
+   * then waits for the split in flight, starts the model on the new one and synthesises the old
+   * one while the model runs.
+   */
   private async processSplit(n: number): Promise<void> {
-    const { F, nBins, bins, hop, re, im, mag, tf } = this;
-    const first = this.nextFrame;
-    let t0 = performance.now();
+    const split = this.splits[(this.current ^= 1)];
+    const t0 = performance.now();
+    this.analyse(split, this.nextFrame, n);
+    this.stats.stftMs += performance.now() - t0;
+    this.nextFrame += n;
+    this.shiftInput();
+
+    const previous = this.pending;
+    if (previous) await previous.inference;
+    this.pending = split;
+    split.inference = this.model.estimateMasks(split.mag, split.masks, split.timings)
+      .then(() => { this.stats.inferenceMs += split.timings.inferenceMs; });
+    split.inference.catch(() => {}); // awaited later; never an unhandled rejection meanwhile
+    if (previous) await this.completeSplit(previous);
+  }
+
+  private analyse(split: SplitBuffers, first: number, n: number): void {
+    const { F, nBins, bins, hop, tf } = this;
+    const { re, im, mag } = split;
+    split.first = first;
+    split.n = n;
     for (let f = 0; f < F; f++) {
       for (let c = 0; c < 2; c++) {
         const specOff = (c * F + f) * nBins;
@@ -175,27 +196,21 @@ class Separator {
         }
       }
     }
-    let t1 = performance.now();
-    this.stats.stftMs += t1 - t0;
-
-    this.timings.inferenceMs = 0;
-    await this.model.estimateMasks(mag, this.masks, this.timings);
-
-    this.stats.inferenceMs += this.timings.inferenceMs || performance.now() - t1;
-
-    t0 = performance.now();
-    this.synthesise(first, n);
-    this.nextFrame = first + n;
-    this.stats.istftMs += performance.now() - t0;
-
-    // samples before the next frame's start are final
-    await this.emit(this.nextFrame * hop, false);
-    this.shiftInput();
-    this.opts.onProgress?.(this.progress());
   }
 
-  private synthesise(first: number, n: number): void {
-    const { F, nBins, bins, hop, re, im, mre, mim, tf, S } = this;
+  /** Synthesises a split whose masks are ready and emits the samples no later frame touches. */
+  private async completeSplit(split: SplitBuffers): Promise<void> {
+    await split.inference;
+    const t0 = performance.now();
+    this.synthesise(split);
+    this.stats.istftMs += performance.now() - t0;
+    await this.emit((split.first + split.n) * this.hop, false);
+    this.opts.onProgress?.(this.progress(split.first + split.n));
+  }
+
+  private synthesise(split: SplitBuffers): void {
+    const { F, nBins, bins, hop, mre, mim, tf, S } = this;
+    const { re, im, masks, first, n } = split;
     const residual = this.model.residualStem;
     const keepHigh = this.highBand === 'residual';
     const w = tf.window;
@@ -203,7 +218,7 @@ class Separator {
       const at = (first + f) * hop - this.accBase;
       for (let i = 0; i < this.nFft; i++) this.wsum[at + i] += w[i] * w[i];
       for (let s = 0; s < S; s++) {
-        const mask = this.masks[s];
+        const mask = masks[s];
         const high = keepHigh && s === residual ? 1 : 0;
         for (let c = 0; c < 2; c++) {
           const specOff = (c * F + f) * nBins;
@@ -276,9 +291,28 @@ class Separator {
     this.inFill = Math.max(this.inFill, newBase);
   }
 
-  private progress(): number {
+  private progress(framesDone: number): number {
     const expected = this.opts.expectedSamples;
     if (!expected) return 0;
-    return Math.min(1, (this.nextFrame * this.hop) / (expected + this.pad));
+    return Math.min(1, (framesDone * this.hop) / (expected + this.pad));
+  }
+}
+
+/** One split's spectra [2][F][nBins], model input [2][F][bins] and masks, and its inference. */
+class SplitBuffers {
+  readonly re: Float32Array;
+  readonly im: Float32Array;
+  readonly mag: Float32Array;
+  readonly masks: Float32Array[];
+  readonly timings: InferenceTimings = { inferenceMs: 0 };
+  first = 0;
+  n = 0;
+  inference: Promise<void> = Promise.resolve();
+
+  constructor(F: number, nBins: number, bins: number, stems: number) {
+    this.re = new Float32Array(2 * F * nBins);
+    this.im = new Float32Array(2 * F * nBins);
+    this.mag = new Float32Array(2 * F * bins);
+    this.masks = Array.from({ length: stems }, () => new Float32Array(2 * F * bins));
   }
 }
