@@ -21,6 +21,17 @@ export const ENV = {
   maxDurationSeconds: 'STEMS_MAX_DURATION_S',
   /** Default model id when a request names none. */
   defaultModel: 'STEMS_DEFAULT_MODEL',
+  /** The bucket holding uploads/, jobs/ and results/. */
+  bucket: 'STEMS_BUCKET',
+  /** S3 endpoint override (local mode: the loopback S3 server). */
+  s3Endpoint: 'STEMS_S3_ENDPOINT',
+  /** Largest upload accepted, in bytes (default 200 MB). */
+  maxUploadBytes: 'STEMS_MAX_UPLOAD_BYTES',
+  /** Lifetime of presigned upload and download URLs, in seconds (default 900 / 3600). */
+  uploadUrlSeconds: 'STEMS_UPLOAD_URL_SECONDS',
+  downloadUrlSeconds: 'STEMS_DOWNLOAD_URL_SECONDS',
+  /** How long a worker owns a job before another delivery may take it over (seconds). */
+  jobLeaseSeconds: 'STEMS_JOB_LEASE_SECONDS',
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -60,6 +71,38 @@ export function threadCount(env: Env = process.env): number {
 
 export function maxDurationSeconds(env: Env = process.env): number {
   return readPositiveNumber(ENV.maxDurationSeconds, 1200, env);
+}
+
+/** Reads a variable that must be set; the error names it (fail at cold start, not mid-request). */
+export function readRequired(name: string, env: Env = process.env): string {
+  const v = env[name];
+  if (v === undefined || v === '') throw new Error(`environment variable ${name} is required`);
+  return v;
+}
+
+/** Everything the storage layer and the functions need, read once. */
+export interface ServiceConfig {
+  bucket: string;
+  region: string;
+  endpoint: string | undefined;
+  maxUploadBytes: number;
+  maxDurationSeconds: number;
+  uploadUrlSeconds: number;
+  downloadUrlSeconds: number;
+  jobLeaseSeconds: number;
+}
+
+export function serviceConfig(env: Env = process.env): ServiceConfig {
+  return {
+    bucket: readRequired(ENV.bucket, env),
+    region: readString('AWS_REGION', 'us-east-1', env),
+    endpoint: readOptional(ENV.s3Endpoint, env),
+    maxUploadBytes: readPositiveNumber(ENV.maxUploadBytes, 200 * 1024 * 1024, env),
+    maxDurationSeconds: maxDurationSeconds(env),
+    uploadUrlSeconds: readPositiveNumber(ENV.uploadUrlSeconds, 900, env),
+    downloadUrlSeconds: readPositiveNumber(ENV.downloadUrlSeconds, 3600, env),
+    jobLeaseSeconds: readPositiveNumber(ENV.jobLeaseSeconds, 900, env),
+  };
 }
 
 /** `../shared` next to the repo unless STEMS_SHARED_DIR says otherwise. */

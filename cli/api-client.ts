@@ -1,0 +1,103 @@
+/**
+ * A client of the HTTP API that behaves like the browser page: create a job, POST the file to
+ * the presigned form, poll the status, download and unpack the zip. Works against the local stack
+ * and a deployed one.
+ */
+import { createWriteStream, openAsBlob } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import yauzl from 'yauzl';
+import type { CreateJobResponse } from '../layers/jobs/create-job.js';
+import type { JobStatus } from '../layers/jobs/job-status.js';
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.mp3': 'audio/mpeg', '.wav': 'audio/wav', '.flac': 'audio/flac', '.ogg': 'audio/ogg', '.opus': 'audio/opus',
+  '.m4a': 'audio/mp4', '.mp4': 'audio/mp4', '.aac': 'audio/aac', '.aif': 'audio/aiff', '.aiff': 'audio/aiff', '.webm': 'audio/webm',
+};
+
+export function contentTypeFor(file: string): string {
+  return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+}
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+async function asJson<T>(res: Response): Promise<T> {
+  const body = await res.json().catch(() => ({})) as { error?: { code: string; message: string } };
+  if (!res.ok) throw new ApiError(res.status, body.error?.code ?? 'HTTP_ERROR', body.error?.message ?? `HTTP ${res.status}`);
+  return body as T;
+}
+
+export async function createJob(api: string, file: string, options: Record<string, unknown> = {}): Promise<CreateJobResponse> {
+  const { size } = await stat(file);
+  const res = await fetch(new URL('/jobs', api), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ filename: path.basename(file), contentType: contentTypeFor(file), bytes: size, options }),
+  });
+  return asJson<CreateJobResponse>(res);
+}
+
+/** POSTs the file to S3 with the presigned form fields (the file goes last, as S3 requires). */
+export async function uploadFile(upload: CreateJobResponse['upload'], file: string): Promise<void> {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(upload.fields)) form.append(k, v);
+  form.append('file', await openAsBlob(file), path.basename(file));
+  const res = await fetch(upload.url, { method: 'POST', body: form });
+  if (!res.ok) throw new ApiError(res.status, 'UPLOAD_FAILED', `upload failed: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
+}
+
+export async function getStatus(api: string, jobId: string): Promise<JobStatus> {
+  return asJson<JobStatus>(await fetch(new URL(`/jobs/${encodeURIComponent(jobId)}`, api)));
+}
+
+export async function waitForJob(api: string, jobId: string, opts: { intervalMs?: number; timeoutMs?: number; onStatus?: (s: JobStatus) => void } = {}): Promise<JobStatus> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30 * 60_000);
+  for (;;) {
+    const s = await getStatus(api, jobId);
+    opts.onStatus?.(s);
+    if (s.state === 'done' || s.state === 'failed') return s;
+    if (Date.now() > deadline) throw new ApiError(408, 'TIMEOUT', `job ${jobId} still ${s.state} after waiting`);
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000));
+  }
+}
+
+/** Downloads a URL to a file, streamed. */
+export async function download(url: string, dest: string): Promise<void> {
+  const res = await fetch(url);
+  if (!res.ok || !res.body) throw new ApiError(res.status, 'DOWNLOAD_FAILED', `download failed: HTTP ${res.status}`);
+  await pipeline(Readable.fromWeb(res.body as never), createWriteStream(dest));
+}
+
+/** Unpacks a zip into a folder; refuses entries that would escape it. Returns the file names. */
+export function unzip(zipFile: string, dir: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(zipFile, { lazyEntries: true }, (err, zip) => {
+      if (err || !zip) return reject(err);
+      const names: string[] = [];
+      zip.on('error', reject);
+      zip.on('end', () => resolve(names));
+      zip.on('entry', (entry: yauzl.Entry) => {
+        const target = path.resolve(dir, entry.fileName);
+        if (!target.startsWith(path.resolve(dir) + path.sep) || entry.fileName.endsWith('/')) return zip.readEntry();
+        zip.openReadStream(entry, async (e, stream) => {
+          if (e || !stream) return reject(e);
+          try {
+            await mkdir(path.dirname(target), { recursive: true });
+            await pipeline(stream, createWriteStream(target));
+            names.push(entry.fileName);
+            zip.readEntry();
+          } catch (pe) {
+            reject(pe);
+          }
+        });
+      });
+      zip.readEntry();
+    });
+  });
+}

@@ -1,0 +1,12 @@
+/** POST /jobs — validates the request, records the job, returns a presigned S3 POST. */
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { httpErrors, json, parseJsonBody } from '../../layers/http/responses.js';
+import { createJob } from '../../layers/jobs/create-job.js';
+import { serviceDeps } from '../../layers/runtime/service.js';
+
+const deps = serviceDeps();
+
+export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
+  .use(httpErrors())
+  .handler(async (event) => json(201, await createJob(parseJsonBody(event.body, event.isBase64Encoded), deps)));

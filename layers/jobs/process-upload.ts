@@ -1,0 +1,211 @@
+/**
+ * What the S3 trigger does with one uploaded object: find or create its job, claim it with a
+ * conditional write (duplicate and concurrent deliveries lose that race and stop), stream the
+ * object to local disk, separate, write stems and the zip under results/, and record the outcome.
+ * On failure the job says why, partial results are removed, and the error is rethrown only when
+ * a retry could help.
+ */
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { OUTPUT_FORMATS } from '../audio/encode.js';
+import type { ServiceConfig } from '../core/env.js';
+import { asStemSplitterError, StemSplitterError } from '../core/errors.js';
+import { separateFile, type SeparationResult } from '../engine/separate-file.js';
+import type { ProgressStage } from '../engine/types.js';
+import { ConflictError, type JobStore, type Versioned } from '../storage/job-store.js';
+import { deletePrefix, putStems, putZip } from '../storage/results.js';
+import { KEYS } from '../storage/s3.js';
+import { JOB_ID_PATTERN, type Job, type JobOptions } from './job.js';
+import { validateOptions } from './validate.js';
+
+export interface UploadedObject {
+  bucket: string;
+  /** Decoded key. */
+  key: string;
+  etag: string;
+  bytes: number;
+  eventTime?: string;
+}
+
+export interface Deps { s3: S3Client; jobs: JobStore; config: ServiceConfig; maxAttempts?: number }
+
+export type Outcome = { jobId: string; outcome: 'done' | 'failed' | 'skipped'; reason?: string };
+
+const PROGRESS_INTERVAL_MS = 2000;
+
+export async function processUpload(obj: UploadedObject, deps: Deps): Promise<Outcome> {
+  if (!obj.key.startsWith(KEYS.uploadsPrefix)) return { jobId: '', outcome: 'skipped', reason: 'not an upload' };
+  const found = await findOrCreateJob(obj, deps);
+  const claimed = await claim(found, obj, deps);
+  if ('reason' in claimed) return { jobId: found.value.id, outcome: 'skipped', reason: claimed.reason };
+  return run(claimed.job, obj, deps);
+}
+
+/** API uploads live at uploads/<jobId>/<file>; anything else is a batch drop with a derived id. */
+async function findOrCreateJob(obj: UploadedObject, deps: Deps): Promise<Versioned<Job>> {
+  const [, first] = obj.key.split('/');
+  if (JOB_ID_PATTERN.test(first ?? '')) {
+    const existing = await deps.jobs.get(first);
+    if (existing && existing.value.upload.key === obj.key) return existing;
+  }
+  // one job per object version: duplicate deliveries of the same upload derive the same id
+  const id = `b${createHash('sha256').update(`${obj.key}\n${obj.etag}`).digest('base64url').slice(0, 31)}`;
+  const existing = await deps.jobs.get(id);
+  if (existing) return existing;
+  const now = new Date().toISOString();
+  const job: Job = {
+    id, state: 'queued', origin: 'batch', createdAt: now, updatedAt: now, attempts: 0,
+    options: { model: '', stems: [], format: 'wav16', sampleRate: 'model' },
+    upload: { key: obj.key, filename: path.basename(obj.key), bytes: obj.bytes, etag: obj.etag, uploadedAt: obj.eventTime },
+  };
+  try {
+    job.options = await batchOptions(obj, deps.s3);
+  } catch (err) {
+    const e = asStemSplitterError(err);
+    if (e.retryable || !(err instanceof StemSplitterError)) throw err;
+    Object.assign(job, { state: 'failed', error: { code: e.code, message: `bad options in upload metadata: ${e.message}` } });
+  }
+  try {
+    return await deps.jobs.create(job);
+  } catch (err) {
+    if (err instanceof ConflictError) return (await deps.jobs.get(id))!;
+    throw err;
+  }
+}
+
+/** Batch uploads may carry options as object metadata (x-amz-meta-model, -stems, -format, -sample-rate). */
+async function batchOptions(obj: UploadedObject, s3: S3Client): Promise<JobOptions> {
+  const head = await s3.send(new HeadObjectCommand({ Bucket: obj.bucket, Key: obj.key }));
+  const m = head.Metadata ?? {};
+  return validateOptions({ model: m.model, stems: m.stems, format: m.format, sampleRate: m['sample-rate'] });
+}
+
+async function claim(found: Versioned<Job>, obj: UploadedObject, deps: Deps): Promise<{ job: Versioned<Job> } | { reason: string }> {
+  const job = found.value;
+  const sameObject = job.upload.etag === undefined || job.upload.etag === obj.etag;
+  if ((job.state === 'done' || job.state === 'failed') && sameObject) return { reason: `already ${job.state}` };
+  if (job.state === 'processing' && job.leaseUntil && Date.parse(job.leaseUntil) > Date.now()) {
+    return { reason: 'being processed by another worker' };
+  }
+  const now = Date.now();
+  const next: Job = {
+    ...job,
+    state: 'processing',
+    attempts: job.attempts + 1,
+    leaseUntil: new Date(now + deps.config.jobLeaseSeconds * 1000).toISOString(),
+    upload: { ...job.upload, etag: obj.etag, bytes: obj.bytes, uploadedAt: obj.eventTime ?? job.upload.uploadedAt },
+    progress: { stage: 'probe', fraction: 0 },
+    error: undefined,
+    timings: { queueMs: obj.eventTime ? Math.max(0, now - Date.parse(obj.eventTime)) : undefined },
+  };
+  try {
+    return { job: await deps.jobs.replace(next, found.etag) };
+  } catch (err) {
+    if (err instanceof ConflictError) return { reason: 'claimed by another delivery' };
+    throw err;
+  }
+}
+
+async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps): Promise<Outcome> {
+  let current = claimed;
+  const id = current.value.id;
+  const t0 = performance.now();
+  const work = await mkdtemp(path.join(os.tmpdir(), `job-${id}-`));
+  let lastWrite = 0;
+  let lastStage: ProgressStage | undefined;
+  let writing: Promise<void> = Promise.resolve();
+  const update = (patch: Partial<Job>) => {
+    writing = writing.then(async () => {
+      current = await deps.jobs.replace({ ...current.value, ...patch }, current.etag);
+    });
+    return writing;
+  };
+  const onProgress = (stage: ProgressStage, fraction: number) => {
+    const now = Date.now();
+    if (stage === lastStage && now - lastWrite < PROGRESS_INTERVAL_MS) return;
+    lastStage = stage;
+    lastWrite = now;
+    void update({ progress: { stage, fraction } }).catch(() => {}); // a lost progress write is harmless; a lost claim surfaces below
+  };
+
+  try {
+    const input = path.join(work, 'input');
+    const body = (await deps.s3.send(new GetObjectCommand({ Bucket: obj.bucket, Key: obj.key, IfMatch: quoted(obj.etag) }))).Body as Readable;
+    await pipeline(body, createWriteStream(input));
+    const { options } = current.value;
+    const outDir = path.join(work, 'stems');
+    await mkdir(outDir);
+    const result = await separateFile(input, outDir, {
+      model: options.model, stems: options.stems.length ? options.stems : undefined, format: options.format,
+      sampleRate: options.sampleRate, maxDurationSeconds: deps.config.maxDurationSeconds, name: current.value.upload.filename,
+      onProgress,
+    });
+    await writing;
+    await update({ progress: { stage: 'upload', fraction: 0 }, source: result.source });
+    const u0 = performance.now();
+    const ext = OUTPUT_FORMATS[options.format].ext;
+    const stems = await putStems(deps.s3, obj.bucket, result.stems.map((s) => ({ stem: s.stem, file: s.file })),
+      (stem) => KEYS.stem(id, stem, ext), options.format);
+    const zipKey = KEYS.zip(id, zipBase(current.value.upload.filename));
+    await putZip(deps.s3, obj.bucket, zipKey, result.stems, zipManifest(current.value, result));
+    await update({
+      state: 'done',
+      leaseUntil: undefined,
+      progress: { stage: 'done', fraction: 1 },
+      result: { zipKey, stems: stems.map((s, i) => ({ ...s, clippedSamples: result.stems[i].clippedSamples })) },
+      timings: { ...current.value.timings, ...result.timings, uploadResultsMs: performance.now() - u0, totalMs: performance.now() - t0 },
+    });
+    return { jobId: id, outcome: 'done' };
+  } catch (err) {
+    await writing.catch(() => {});
+    return fail(current, obj, err, deps);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function fail(current: Versioned<Job>, obj: UploadedObject, err: unknown, deps: Deps): Promise<Outcome> {
+  const id = current.value.id;
+  if (err instanceof ConflictError) throw err; // someone else owns the job now: leave it to them
+  const e = asStemSplitterError(err);
+  await deletePrefix(deps.s3, obj.bucket, KEYS.resultsPrefix(id)).catch(() => {});
+  // our own errors say whether retrying helps; unknown ones (network, throttling) get retries
+  const retry = (e.retryable || !(err instanceof StemSplitterError)) && current.value.attempts < (deps.maxAttempts ?? 3);
+  await deps.jobs.replace({
+    ...current.value,
+    state: retry ? 'retrying' : 'failed',
+    leaseUntil: undefined,
+    error: { code: e.code, message: e.message },
+    result: undefined,
+  }, current.etag);
+  if (retry) throw err;
+  return { jobId: id, outcome: 'failed', reason: e.message };
+}
+
+function zipBase(filename: string): string {
+  return filename.replace(/\.[^.]+$/, '').replace(/[^\p{L}\p{N} ._+%(),-]+/gu, '_').slice(0, 100) || 'song';
+}
+
+function zipManifest(job: Job, r: SeparationResult) {
+  return {
+    job: job.id,
+    file: job.upload.filename,
+    model: r.model,
+    options: job.options,
+    source: r.source,
+    output: { format: r.format, sampleRate: r.outputSampleRate, stems: r.stems.map((s) => ({ stem: s.stem, file: path.basename(s.file), clippedSamples: s.clippedSamples })) },
+    timings: r.timings,
+  };
+}
+
+
+/** S3 event records carry ETags without the quotes that HTTP conditional headers use. */
+function quoted(etag: string): string {
+  return etag.startsWith('"') ? etag : `"${etag}"`;
+}

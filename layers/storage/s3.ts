@@ -1,0 +1,37 @@
+/**
+ * The S3 client and the bucket's key layout. Local mode differs only by configuration: an
+ * endpoint on loopback and path-style addressing.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import type { ServiceConfig } from '../core/env.js';
+
+export function createS3Client(config: Pick<ServiceConfig, 'region' | 'endpoint'>): S3Client {
+  return new S3Client({
+    region: config.region,
+    // S3-compatible servers (s3rver in local mode) speak path-style and do not decode the
+    // aws-chunked streaming checksums the SDK sends by default
+    ...(config.endpoint
+      ? { endpoint: config.endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
+      : {}),
+  });
+}
+
+/** Bucket layout: what users upload, job records, and results (never under uploads/). */
+export const KEYS = {
+  uploadsPrefix: 'uploads/',
+  upload: (jobId: string, filename: string) => `uploads/${jobId}/${filename}`,
+  job: (jobId: string) => `jobs/${jobId}.json`,
+  resultsPrefix: (jobId: string) => `results/${jobId}/`,
+  stem: (jobId: string, stem: string, ext: string) => `results/${jobId}/${stem}.${ext}`,
+  zip: (jobId: string, base: string) => `results/${jobId}/${base}-stems.zip`,
+};
+
+/** S3 event notifications URL-encode keys, with '+' for spaces. */
+export function decodeEventKey(key: string): string {
+  return decodeURIComponent(key.replace(/\+/g, ' '));
+}
+
+/** The inverse, as S3 does it (used by the local event wiring; s3rver emits raw keys). */
+export function encodeEventKey(key: string): string {
+  return key.split('/').map((seg) => encodeURIComponent(seg).replace(/%20/g, '+')).join('/');
+}

@@ -1,0 +1,91 @@
+/**
+ * The HTTP side of local mode: turns requests into API Gateway HTTP API (payload v2) events for
+ * the same handlers that run in AWS, and serves the upload page.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+
+export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
+
+export interface Route { method: string; pattern: RegExp; routeKey: string; params: string[]; handler: () => HttpHandler }
+
+const MAX_BODY = 64 * 1024;
+
+function lambdaContext(name: string): Context {
+  const deadline = Date.now() + 30_000;
+  return {
+    functionName: name, functionVersion: '$LATEST', invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${name}`,
+    memoryLimitInMB: '1024', awsRequestId: randomUUID(), logGroupName: `/aws/lambda/${name}`, logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: false, getRemainingTimeInMillis: () => deadline - Date.now(),
+    done: () => {}, fail: () => {}, succeed: () => {},
+  };
+}
+
+async function readBody(req: http.IncomingMessage): Promise<string | null> {
+  let size = 0;
+  const parts: Buffer[] = [];
+  for await (const c of req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > MAX_BODY) return null;
+    parts.push(c);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+export function toEvent(req: http.IncomingMessage, url: URL, route: Route, params: Record<string, string>, body: string): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  return {
+    version: '2.0',
+    routeKey: route.routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : undefined,
+    pathParameters: Object.keys(params).length ? params : undefined,
+    body: body || undefined,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000', apiId: 'local', domainName: url.host, domainPrefix: 'local', requestId: randomUUID(),
+      routeKey: route.routeKey, stage: '$default', time: new Date().toUTCString(), timeEpoch: Date.now(),
+      http: { method: req.method ?? 'GET', path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '', userAgent: headers['user-agent'] ?? '' },
+    },
+  };
+}
+
+export function createHttpApi(routes: Route[], staticPages: Record<string, { type: string; body: () => string | Buffer }>): http.Server {
+  return http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    const page = req.method === 'GET' ? staticPages[url.pathname] : undefined;
+    if (page) {
+      res.writeHead(200, { 'content-type': page.type, 'cache-control': 'no-store' });
+      res.end(page.body());
+      return;
+    }
+    for (const route of routes) {
+      const m = route.method === req.method ? route.pattern.exec(url.pathname) : null;
+      if (!m) continue;
+      const body = await readBody(req);
+      if (body === null) {
+        res.writeHead(413, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'PAYLOAD_TOO_LARGE', message: 'request body is too large' } }));
+        return;
+      }
+      const params = Object.fromEntries(route.params.map((p, i) => [p, decodeURIComponent(m[i + 1])]));
+      try {
+        const r = await route.handler()(toEvent(req, url, route, params, body), lambdaContext(route.routeKey));
+        const result = typeof r === 'string' ? { statusCode: 200, body: r } : r;
+        res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as http.OutgoingHttpHeaders);
+        res.end(result.body ?? '');
+      } catch (err) {
+        console.error(`${route.routeKey}: ${(err as Error).stack}`);
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'INTERNAL', message: 'internal error' } }));
+      }
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${url.pathname}` } }));
+  });
+}
