@@ -16,6 +16,8 @@ export const USAGE = `usage:
       --threads <n>             inference threads (default: all cores)
       --high-band <p>           zero | residual (default: the model's)
       --grid <g>                aligned | reference (default aligned)
+  stem-splitter submit <file> --api <url> [--out <dir>] [--model ...] [--stems ...] [--format ...] [--sample-rate ...]
+                                separate through a running API (local \`npm start\` or deployed)
   stem-splitter models          list models`;
 
 export interface SeparateCommand {
@@ -31,7 +33,18 @@ export interface SeparateCommand {
   grid: FrameGrid;
 }
 
-export type Command = SeparateCommand | { command: 'models' } | { command: 'help' };
+export interface SubmitCommand {
+  command: 'submit';
+  file: string;
+  api: string;
+  out: string;
+  model?: string;
+  stems?: string[];
+  format: OutputFormat;
+  sampleRate: SampleRatePolicy;
+}
+
+export type Command = SeparateCommand | SubmitCommand | { command: 'models' } | { command: 'help' };
 
 function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
@@ -47,7 +60,7 @@ export function parseCommand(argv: string[]): Command {
     options: {
       model: { type: 'string' }, stems: { type: 'string' }, format: { type: 'string' },
       'sample-rate': { type: 'string' }, out: { type: 'string' }, threads: { type: 'string' },
-      'high-band': { type: 'string' }, grid: { type: 'string' },
+      'high-band': { type: 'string' }, grid: { type: 'string' }, api: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -69,6 +82,14 @@ export function parseCommand(argv: string[]): Command {
       out: values.out ?? 'stems',
       highBand: values['high-band'] === undefined ? undefined : oneOf('high-band', values['high-band'], ['zero', 'residual'] as const, 'residual'),
       grid: oneOf('grid', values.grid, ['aligned', 'reference'] as const, 'aligned'),
+    };
+  }
+  if (command === 'submit') {
+    if (rest.length !== 1) throw new InvalidRequestError('submit takes exactly one file');
+    if (!values.api) throw new InvalidRequestError('submit needs --api <url>');
+    return {
+      command, file: rest[0], api: values.api, out: values.out ?? 'stems', model: values.model, stems, format,
+      sampleRate: oneOf('sample-rate', values['sample-rate'], ['model', 'source'] as const, 'model'),
     };
   }
   throw new InvalidRequestError(`unknown command "${command}"`);

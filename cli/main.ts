@@ -6,6 +6,7 @@ import path from 'node:path';
 import { separateFile } from '../layers/engine/separate-file.js';
 import { defaultModelId, readRegistry } from '../models/registry.js';
 import { parseCommand, USAGE, type SeparateCommand } from './args.js';
+import { submit } from './submit.js';
 
 async function separate(cmd: SeparateCommand): Promise<void> {
   for (const file of cmd.files) {
@@ -49,6 +50,8 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'separate':
       return separate(cmd);
+    case 'submit':
+      return submit(cmd);
   }
 }
 

@@ -1,10 +1,16 @@
 /**
  * A real S3-compatible server on loopback (s3rver), with what local mode needs on top: the
- * bucket and its CORS rules for the upload page, and conditional PUTs (If-None-Match: * and
- * If-Match), which S3 enforces and s3rver ignores — the job store's exactly-once claims rely on
- * them.
+ * bucket and its CORS rules for the upload page, and two S3 guarantees that s3rver lacks and the
+ * job store relies on: conditional PUTs (If-None-Match: * and If-Match) and atomic object
+ * replacement (a reader sees the old object or the new one, never a half-written file).
  */
 import type { S3EventRecord } from 'aws-lambda';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import S3rver from 's3rver';
@@ -22,17 +28,52 @@ function corsXml(origins: string[]): string {
 }
 
 type KoaCtx = { method: string; path: string; query: Record<string, unknown>; get(h: string): string; status: number; body: unknown };
-type Store = { existsObject(b: string, k: string): Promise<boolean>; getMetadata(b: string, k: string): Promise<{ etag: string }> };
+interface StoredObject { bucket: string; key: string; content: Buffer | NodeJS.ReadableStream; metadata: Record<string, string> }
+type Store = {
+  existsObject(b: string, k: string): Promise<boolean>;
+  getMetadata(b: string, k: string): Promise<{ etag: string }>;
+  getResourcePath(b: string, k: string, resource: string): string;
+  putMetadata(b: string, k: string, metadata: Record<string, string>, md5: string): Promise<void>;
+  putObject(o: StoredObject): Promise<{ size: number; md5: string }>;
+};
 
-/** Serialises whole-object PUTs per key and checks their preconditions as S3 does. */
-function conditionalPuts(store: Store) {
+/** s3rver truncates and rewrites in place; write beside the object and rename over it instead. */
+function atomicPutObject(store: Store): void {
+  store.putObject = async (object) => {
+    const target = store.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(path.dirname(target), { recursive: true });
+    const tmp = `${target}.${randomBytes(6).toString('hex')}.partial`;
+    const md5 = createHash('md5');
+    let size = 0;
+    const source = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : (object.content as Readable);
+    await pipeline(source, new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        md5.update(chunk);
+        size += chunk.length;
+        cb(null, chunk);
+      },
+    }), createWriteStream(tmp));
+    const digest = md5.digest('hex');
+    await store.putMetadata(object.bucket, object.key, object.metadata, digest);
+    await rename(tmp, target);
+    return { size, md5: digest };
+  };
+}
+
+/**
+ * Serialises requests on one object key (reads wait for a write in progress, as S3's
+ * read-after-write consistency promises) and checks PUT preconditions as S3 does.
+ */
+function perKeyConsistency(store: Store) {
   const locks = new Map<string, Promise<void>>();
   return async (ctx: KoaCtx, next: () => Promise<void>) => {
     const ifNoneMatch = ctx.get('if-none-match');
     const ifMatch = ctx.get('if-match');
-    if (ctx.method !== 'PUT' || (!ifNoneMatch && !ifMatch) || 'uploadId' in ctx.query) return next();
     const [bucket, ...rest] = ctx.path.slice(1).split('/');
     const key = decodeURIComponent(rest.join('/'));
+    const objectRequest = key !== '' && ['GET', 'HEAD', 'PUT', 'DELETE'].includes(ctx.method) && !('uploadId' in ctx.query);
+    if (!objectRequest) return next();
+    const conditional = ctx.method === 'PUT' && (ifNoneMatch !== '' || ifMatch !== '');
     const id = `${bucket}/${key}`;
     const previous = locks.get(id) ?? Promise.resolve();
     let release!: () => void;
@@ -41,6 +82,7 @@ function conditionalPuts(store: Store) {
     locks.set(id, chained);
     await previous;
     try {
+      if (!conditional) return await next();
       const exists = await store.existsObject(bucket, key);
       const etag = exists ? (await store.getMetadata(bucket, key)).etag : undefined;
       const strip = (e: string) => e.replace(/^W\//, '').replace(/"/g, '');
@@ -66,9 +108,11 @@ export async function startLocalS3(opts: { directory: string; bucket: string; po
     directory: opts.directory,
     configureBuckets: [{ name: opts.bucket, configs: [corsXml(opts.corsOrigins)] }],
   });
+  const store = (server as unknown as { store: Store }).store;
+  atomicPutObject(store);
   const mw = (server as unknown as { middleware: unknown[] }).middleware;
   // before the router (last), after the XML encoder, so our 412 body is encoded like s3rver's own errors
-  mw.splice(mw.length - 1, 0, conditionalPuts((server as unknown as { store: Store }).store));
+  mw.splice(mw.length - 1, 0, perKeyConsistency(store));
   const address = (await server.run()) as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${address.port}`,

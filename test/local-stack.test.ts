@@ -5,7 +5,9 @@
  */
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { S3EventRecord } from 'aws-lambda';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJob, download, getStatus, unzip, uploadFile, waitForJob } from '../cli/api-client.js';
@@ -16,6 +18,7 @@ import { tmpDir } from './helpers/models.js';
 import { writeMusicWav } from './helpers/signals.js';
 import { readWav } from './helpers/wav.js';
 
+const run = promisify(execFile);
 let stack: LocalStack;
 let s3: S3Client;
 const dir = tmpDir('stack');
@@ -83,6 +86,16 @@ describe('API flow', () => {
     const bad = await fetch(`${stack.apiUrl}/jobs`, { method: 'POST', body: JSON.stringify({ filename: 'a.exe', contentType: 'application/x-msdownload', bytes: 10 }) });
     expect(bad.status).toBe(400);
     expect((await bad.json()).error).toMatchObject({ code: 'INVALID_REQUEST', message: expect.stringMatching(/contentType must be an audio type/) });
+  });
+});
+
+describe('stem-splitter submit', () => {
+  it('uses the HTTP API like the page does and unpacks the stems', async () => {
+    const input = writeMusicWav(dir, 'submitted.wav', 1);
+    const out = tmpDir('submit-out');
+    const { stdout } = await run('node', [path.resolve('bin/stem-splitter.js'), 'submit', input, '--api', stack.apiUrl, '--out', out, '--format', 'flac']);
+    expect(stdout).toMatch(/submitted\.wav -> .*submitted \(.*vocals\.flac.*\); upload [\d.]+ s, processing [\d.]+ s, download [\d.]+ s/);
+    expect(readdirSync(path.join(out, 'submitted')).sort()).toEqual(['accompaniment.flac', 'manifest.json', 'vocals.flac']);
   });
 });
 

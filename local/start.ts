@@ -1,0 +1,32 @@
+/**
+ * `npm start`: the whole product on this machine — S3-compatible storage on loopback, the
+ * separate function wired to its upload events, the HTTP API and the upload page.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { readPositiveNumber } from '../layers/core/env.js';
+import { startLocalStack } from './stack.js';
+
+const dataDir = path.resolve(process.env.STEMS_LOCAL_DATA ?? '.local-data');
+const page = new URL('./web/index.html', import.meta.url);
+const stack = await startLocalStack({
+  port: readPositiveNumber('PORT', 3000),
+  dataDir,
+  concurrency: readPositiveNumber('STEMS_LOCAL_CONCURRENCY', 1),
+  pages: { '/': { type: 'text/html; charset=utf-8', body: () => readFileSync(page) } },
+});
+
+console.log(`Stem Splitter is running locally.
+  upload page   ${stack.apiUrl}/
+  HTTP API      ${stack.apiUrl}/jobs   (POST to create a job, GET /jobs/<id> to poll)
+  S3 endpoint   ${stack.s3Endpoint}   bucket "${stack.bucket}" (drop files into uploads/ for batch jobs)
+  data folder   ${dataDir}
+From a shell:  npx stem-splitter submit song.mp3 --api ${stack.apiUrl} --out stems/
+Ctrl-C stops it.`);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    console.log('stopping…');
+    void stack.close().then(() => process.exit(0));
+  });
+}
