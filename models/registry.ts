@@ -11,7 +11,8 @@ import { ModelLoadError, ModelNotFoundError } from '../layers/core/errors.js';
 import { readManifest, type ModelManifest } from './manifest.js';
 
 const exec = promisify(execFile);
-export const MODELS_ROOT = path.dirname(new URL(import.meta.url).pathname);
+/** This folder, or where the Lambda image put it (bundled code has no source tree). */
+export const MODELS_ROOT = readOptional(ENV.bundledModelsDir) ?? path.dirname(new URL(import.meta.url).pathname);
 
 export interface RegistryDownload { path: string; url: string; sha256?: string }
 export interface RegistryEntry {

@@ -11,6 +11,8 @@ export const ENV = {
   ffmpegPath: 'FFMPEG_PATH',
   /** Folder holding the project's shared material (datasets, architecture models, tools). */
   sharedDir: 'STEMS_SHARED_DIR',
+  /** Folder of the repo's models/ (registry, manifests, bundled models); set in the Lambda image. */
+  bundledModelsDir: 'STEMS_BUNDLED_MODELS_DIR',
   /** Where `models:fetch` installs models (default: a user cache folder). */
   modelsDir: 'STEMS_MODELS_DIR',
   /** Cache for unpacked/derived files (default: $XDG_CACHE_HOME/stem-splitter). */

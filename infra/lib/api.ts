@@ -1,0 +1,50 @@
+/** The HTTP API (API Gateway v2): routes to the functions, CORS, throttling, access logs. */
+import { CfnStage, CorsHttpMethod, HttpApi, HttpMethod, HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Duration } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+
+export interface StemsApiProps {
+  readonly presign: lambda.IFunction;
+  readonly status: lambda.IFunction;
+  readonly allowedOrigins: string[];
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+export class StemsApi extends Construct {
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+
+  constructor(scope: Construct, id: string, props: StemsApiProps) {
+    super(scope, id);
+    this.api = new HttpApi(this, 'Api', {
+      createDefaultStage: false,
+      corsPreflight: {
+        allowOrigins: props.allowedOrigins,
+        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.OPTIONS],
+        allowHeaders: ['content-type'],
+        maxAge: Duration.hours(1),
+      },
+    });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.rateLimit, burstLimit: props.burstLimit },
+    });
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_MONTH });
+    (this.stage.node.defaultChild as CfnStage).accessLogSettings = {
+      destinationArn: accessLogs.logGroupArn,
+      format: JSON.stringify({
+        requestId: '$context.requestId', ip: '$context.identity.sourceIp', time: '$context.requestTime',
+        method: '$context.httpMethod', route: '$context.routeKey', status: '$context.status',
+        latencyMs: '$context.responseLatency', integrationError: '$context.integrationErrorMessage',
+      }),
+    };
+    this.api.addRoutes({ path: '/jobs', methods: [HttpMethod.POST], integration: new HttpLambdaIntegration('CreateJob', props.presign) });
+    this.api.addRoutes({ path: '/jobs/{id}', methods: [HttpMethod.GET], integration: new HttpLambdaIntegration('JobStatus', props.status) });
+  }
+}

@@ -1,0 +1,87 @@
+/** The stack's settings: typed, defaulted, validated; read from CDK context by the app entry. */
+export interface StemSplitterConfig {
+  /** Browser origins allowed to call the API and upload to the bucket. */
+  readonly allowedOrigins: string[];
+  /** @default 200 MiB */
+  readonly maxUploadBytes: number;
+  /** @default 1200 (20 minutes) */
+  readonly maxDurationSeconds: number;
+  /** Model used when a job names none. @default 'spleeter-2stems' */
+  readonly defaultModel: string;
+  /** Registry models baked into the image. @default ['spleeter-2stems'] */
+  readonly bakedModels: string[];
+  /** @default 'x86_64' */
+  readonly architecture: 'x86_64' | 'arm64';
+  /** Sized for a 10-minute song: ~600 MB resident, 2+ vCPUs. @default 4096 */
+  readonly separateMemoryMb: number;
+  /** @default 900 */
+  readonly separateTimeoutSeconds: number;
+  /** Input + stems of a 10-minute song in WAV, twice over. @default 4096 */
+  readonly separateEphemeralMb: number;
+  /** Caps parallel separations (and cost). @default 10 */
+  readonly separateReservedConcurrency: number;
+  /** @default 7 */
+  readonly uploadsExpireDays: number;
+  /** @default 7 */
+  readonly resultsExpireDays: number;
+  /** @default 30 */
+  readonly jobsExpireDays: number;
+  /** Steady-state requests per second across the API. @default 20 */
+  readonly apiRateLimit: number;
+  /** @default 40 */
+  readonly apiBurstLimit: number;
+}
+
+export const DEFAULT_CONFIG: StemSplitterConfig = {
+  allowedOrigins: ['http://localhost:3000'],
+  maxUploadBytes: 200 * 1024 * 1024,
+  maxDurationSeconds: 1200,
+  defaultModel: 'spleeter-2stems',
+  bakedModels: ['spleeter-2stems'],
+  architecture: 'x86_64',
+  separateMemoryMb: 4096,
+  separateTimeoutSeconds: 900,
+  separateEphemeralMb: 4096,
+  separateReservedConcurrency: 10,
+  uploadsExpireDays: 7,
+  resultsExpireDays: 7,
+  jobsExpireDays: 30,
+  apiRateLimit: 20,
+  apiBurstLimit: 40,
+};
+
+type Raw = Record<string, unknown>;
+
+/** Merges context values (strings from `-c key=value` or JSON from cdk.json) over the defaults. */
+export function configFromContext(get: (key: string) => unknown): StemSplitterConfig {
+  const raw: Raw = {};
+  for (const key of Object.keys(DEFAULT_CONFIG)) {
+    const v = get(key);
+    if (v !== undefined) raw[key] = v;
+  }
+  return parseConfig(raw);
+}
+
+export function parseConfig(raw: Raw): StemSplitterConfig {
+  const c: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  for (const [key, value] of Object.entries(raw)) {
+    const def = (DEFAULT_CONFIG as unknown as Raw)[key];
+    if (def === undefined) throw new Error(`unknown setting "${key}"`);
+    if (Array.isArray(def)) {
+      c[key] = Array.isArray(value) ? value.map(String) : String(value).split(',').map((s) => s.trim()).filter(Boolean);
+    } else if (typeof def === 'number') {
+      const n = Number(value);
+      if (!Number.isFinite(n) || n <= 0) throw new Error(`setting "${key}" must be a positive number, got "${String(value)}"`);
+      c[key] = n;
+    } else {
+      c[key] = String(value);
+    }
+  }
+  const config = c as unknown as StemSplitterConfig;
+  if (config.architecture !== 'x86_64' && config.architecture !== 'arm64') throw new Error('architecture must be x86_64 or arm64');
+  if (config.separateMemoryMb < 1769 || config.separateMemoryMb > 10240) throw new Error('separateMemoryMb must be between 1769 (one vCPU) and 10240');
+  if (config.separateTimeoutSeconds > 900) throw new Error('separateTimeoutSeconds must be at most 900 (the Lambda limit)');
+  if (config.separateEphemeralMb < 512 || config.separateEphemeralMb > 10240) throw new Error('separateEphemeralMb must be between 512 and 10240');
+  for (const o of config.allowedOrigins) if (!/^https?:\/\/[^/]+$/.test(o)) throw new Error(`allowedOrigins: "${o}" is not an origin (scheme://host[:port])`);
+  return config;
+}

@@ -1,0 +1,89 @@
+/**
+ * The Lambda functions, all from one container image (infra/image/Dockerfile) with a handler
+ * each. Every role gets only the S3 actions and prefixes its function uses.
+ */
+import { Duration, IgnoreMode, Size } from 'aws-cdk-lib';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import path from 'node:path';
+import type { StemSplitterConfig } from './config.js';
+
+export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+export interface StemsFunctionsProps {
+  readonly bucket: s3.IBucket;
+  readonly config: StemSplitterConfig;
+}
+
+export class StemsFunctions extends Construct {
+  readonly presign: lambda.DockerImageFunction;
+  readonly status: lambda.DockerImageFunction;
+  readonly separate: lambda.DockerImageFunction;
+  readonly failureQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: StemsFunctionsProps) {
+    super(scope, id);
+    const { bucket, config } = props;
+    const arm = config.architecture === 'arm64';
+    const image = (handler: string) => lambda.DockerImageCode.fromImageAsset(REPO_ROOT, {
+      file: 'infra/image/Dockerfile',
+      ignoreMode: IgnoreMode.DOCKER,
+      platform: arm ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
+      buildArgs: { MODELS: config.bakedModels.join(' ') },
+      cmd: [handler],
+    });
+    const environment = {
+      STEMS_BUCKET: bucket.bucketName,
+      STEMS_MAX_UPLOAD_BYTES: String(config.maxUploadBytes),
+      STEMS_MAX_DURATION_S: String(config.maxDurationSeconds),
+      STEMS_DEFAULT_MODEL: config.defaultModel,
+      STEMS_JOB_LEASE_SECONDS: String(config.separateTimeoutSeconds + 60),
+    };
+    const fn = (name: string, handler: string, extra: Partial<lambda.DockerImageFunctionProps>) => new lambda.DockerImageFunction(this, name, {
+      code: image(handler),
+      architecture: arm ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
+      environment,
+      logGroup: new logs.LogGroup(this, `${name}Logs`, { retention: logs.RetentionDays.ONE_MONTH }),
+      ...extra,
+    });
+
+    this.presign = fn('Presign', 'presign.handler', { memorySize: 512, timeout: Duration.seconds(10) });
+    this.status = fn('Status', 'status.handler', { memorySize: 512, timeout: Duration.seconds(10) });
+    this.failureQueue = new sqs.Queue(this, 'SeparateFailures', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.separate = fn('Separate', 'separate.handler', {
+      memorySize: config.separateMemoryMb,
+      timeout: Duration.seconds(config.separateTimeoutSeconds),
+      ephemeralStorageSize: Size.mebibytes(config.separateEphemeralMb),
+      reservedConcurrentExecutions: config.separateReservedConcurrency,
+    });
+    this.separate.configureAsyncInvoke({
+      retryAttempts: 1,
+      maxEventAge: Duration.hours(1),
+      onFailure: new SqsDestination(this.failureQueue),
+    });
+    bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(this.separate), { prefix: 'uploads/' });
+
+    const objects = (prefix: string) => bucket.arnForObjects(`${prefix}*`);
+    // ListBucket lets S3 answer 404 (not 403) for a missing job record
+    const list = new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] });
+    this.presign.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [objects('uploads/'), objects('jobs/')] }));
+    this.presign.addToRolePolicy(list);
+    this.status.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objects('jobs/'), objects('results/')] }));
+    this.status.addToRolePolicy(list);
+    this.separate.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objects('uploads/'), objects('jobs/')] }));
+    this.separate.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [objects('jobs/'), objects('results/')] }));
+    this.separate.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject', 's3:AbortMultipartUpload'], resources: [objects('results/')] }));
+    this.separate.addToRolePolicy(list);
+  }
+}

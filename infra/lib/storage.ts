@@ -1,0 +1,44 @@
+/** The stems bucket: private, encrypted, TLS only, CORS for the page, everything expiring. */
+import { Duration } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { SECURE_BUCKET_DEFAULTS } from './bucket-defaults.js';
+
+export interface StemsStorageProps {
+  readonly allowedOrigins: string[];
+  readonly uploadsExpireDays: number;
+  readonly resultsExpireDays: number;
+  readonly jobsExpireDays: number;
+}
+
+export class StemsStorage extends Construct {
+  readonly bucket: s3.Bucket;
+  readonly accessLogs: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: StemsStorageProps) {
+    super(scope, id);
+    this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      ...SECURE_BUCKET_DEFAULTS,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+    });
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      ...SECURE_BUCKET_DEFAULTS,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'stems-bucket/',
+      cors: [{
+        allowedOrigins: props.allowedOrigins,
+        allowedMethods: [s3.HttpMethods.POST, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+        allowedHeaders: ['*'],
+        exposedHeaders: ['ETag'],
+        maxAge: 3000,
+      }],
+      lifecycleRules: [
+        { id: 'uploads', prefix: 'uploads/', expiration: Duration.days(props.uploadsExpireDays) },
+        { id: 'results', prefix: 'results/', expiration: Duration.days(props.resultsExpireDays) },
+        { id: 'jobs', prefix: 'jobs/', expiration: Duration.days(props.jobsExpireDays) },
+        { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+    });
+  }
+}

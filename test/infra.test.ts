@@ -1,0 +1,186 @@
+/** The CDK stack, proven by synthesis: assertions per property, and cdk-nag's AwsSolutions pack. */
+import { App, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, parseConfig } from '../infra/lib/config.js';
+import { StemSplitterStack } from '../infra/lib/stem-splitter-stack.js';
+import { tmpDir } from './helpers/models.js';
+
+const config = parseConfig({ allowedOrigins: 'https://stems.example.com', separateMemoryMb: 6144, uploadsExpireDays: 3 });
+
+function synth(withNag = false) {
+  const app = new App({ outdir: tmpDir('cdk-out') });
+  const stack = new StemSplitterStack(app, 'Test', { config });
+  if (withNag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { app, stack };
+}
+
+let template: Template;
+beforeAll(() => {
+  template = Template.fromStack(synth().stack);
+});
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string; Condition?: unknown };
+
+/** The statements of the policy attached to the role of a function (by construct id). */
+function statementsOf(fn: string): Statement[] {
+  const roles = template.findResources('AWS::IAM::Role');
+  const roleId = Object.keys(roles).find((id) => id.startsWith(`Functions${fn}ServiceRole`))!;
+  const policies = template.findResources('AWS::IAM::Policy');
+  const policy = Object.values(policies).find((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))!;
+  return policy.Properties.PolicyDocument.Statement as Statement[];
+}
+
+function resourceText(r: unknown): string {
+  return JSON.stringify(r);
+}
+
+describe('bucket', () => {
+  it('is private, encrypted and TLS-only', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'stems-bucket/' }),
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('allows the configured browser origins to POST uploads and GET results, exposing ETag', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      CorsConfiguration: { CorsRules: [Match.objectLike({
+        AllowedOrigins: ['https://stems.example.com'], AllowedMethods: ['POST', 'GET', 'HEAD'], ExposedHeaders: ['ETag'],
+      })] },
+    });
+  });
+
+  it('expires uploads, results and jobs and aborts incomplete multipart uploads', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: Match.arrayWith([
+        Match.objectLike({ Prefix: 'uploads/', ExpirationInDays: 3, Status: 'Enabled' }),
+        Match.objectLike({ Prefix: 'results/', ExpirationInDays: 7 }),
+        Match.objectLike({ Prefix: 'jobs/', ExpirationInDays: 30 }),
+        Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
+      ]) },
+    });
+  });
+
+  it('notifies separate of ObjectCreated under uploads/ only', () => {
+    template.hasResourceProperties('Custom::S3BucketNotifications', {
+      NotificationConfiguration: { LambdaFunctionConfigurations: [{
+        Events: ['s3:ObjectCreated:*'],
+        Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'uploads/' }] } },
+        LambdaFunctionArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FunctionsSeparate'), 'Arn'] },
+      }] },
+    });
+  });
+});
+
+describe('functions', () => {
+  it('are container images, one per handler', () => {
+    for (const handler of ['presign.handler', 'status.handler', 'separate.handler']) {
+      template.hasResourceProperties('AWS::Lambda::Function', { PackageType: 'Image', ImageConfig: { Command: [handler] } });
+    }
+  });
+
+  it('sizes separate from the configuration', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      ImageConfig: { Command: ['separate.handler'] },
+      MemorySize: 6144, Timeout: 900, EphemeralStorage: { Size: 4096 }, ReservedConcurrentExecutions: 10,
+      Architectures: ['x86_64'],
+      Environment: { Variables: Match.objectLike({ STEMS_DEFAULT_MODEL: 'spleeter-2stems', STEMS_MAX_DURATION_S: '1200', STEMS_JOB_LEASE_SECONDS: '960' }) },
+    });
+  });
+
+  it('retries separate asynchronously once, within an hour, then sends the event to a queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 1,
+      MaximumEventAgeInSeconds: 3600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FunctionsSeparateFailures'), 'Arn'] } } },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+  });
+
+  it('grants each role only the actions and prefixes its function uses', () => {
+    const objects = (st: Statement) => resourceText(st.Resource);
+    const presign = statementsOf('Presign').filter((s) => s.Action !== 's3:ListBucket');
+    expect(presign).toHaveLength(1);
+    expect(presign[0].Action).toBe('s3:PutObject');
+    expect(objects(presign[0])).toMatch(/\/uploads\/\*.*\/jobs\/\*/);
+
+    const status = statementsOf('Status').filter((s) => s.Action !== 's3:ListBucket');
+    expect(status.map((s) => s.Action)).toEqual(['s3:GetObject']);
+    expect(objects(status[0])).toMatch(/\/jobs\/\*.*\/results\/\*/);
+
+    const separate = statementsOf('Separate').filter((s) => s.Action !== 's3:ListBucket' && !String(s.Action).startsWith('sqs:'));
+    const byAction = Object.fromEntries(separate.map((s) => [JSON.stringify(s.Action), objects(s)]));
+    expect(byAction['"s3:GetObject"']).toMatch(/\/uploads\/\*.*\/jobs\/\*/);
+    expect(byAction['"s3:PutObject"']).toMatch(/\/jobs\/\*.*\/results\/\*/);
+    expect(byAction['["s3:DeleteObject","s3:AbortMultipartUpload"]']).toMatch(/\/results\/\*/);
+    expect(byAction['["s3:DeleteObject","s3:AbortMultipartUpload"]']).not.toMatch(/uploads|jobs/);
+
+    for (const fn of ['Presign', 'Status', 'Separate']) {
+      for (const st of statementsOf(fn)) {
+        // no wildcard resource and no wildcard action anywhere
+        expect(resourceText(st.Resource)).not.toBe('"*"');
+        expect(JSON.stringify(st.Action)).not.toMatch(/\*/);
+        // ListBucket is on the bucket itself (lets S3 answer 404 instead of 403 for missing records)
+        if (st.Action === 's3:ListBucket') expect(resourceText(st.Resource)).not.toMatch(/\/\*/);
+      }
+    }
+  });
+});
+
+describe('HTTP API', () => {
+  it('routes POST /jobs and GET /jobs/{id} with CORS for the configured origins', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /jobs' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /jobs/{id}' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://stems.example.com'], AllowMethods: ['GET', 'POST', 'OPTIONS'] }),
+    });
+  });
+
+  it('throttles and logs the default stage', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default', AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      AccessLogSettings: Match.objectLike({ Format: Match.stringLikeRegexp('routeKey') }),
+    });
+  });
+
+  it('outputs the API URL, the bucket and the failure queue', () => {
+    for (const o of ['ApiUrl', 'BucketName', 'FailureQueueUrl']) template.hasOutput(o, {});
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('passes, and every acknowledged finding carries a reason', () => {
+    const { app } = synth(true);
+    const assembly = app.synth(); // throws if any rule is violated
+    const report = JSON.parse(readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8'));
+    const nag = report.pluginReports.find((r: { pluginName: string }) => r.pluginName === 'AwsSolutions');
+    expect(nag.conclusion).toBe('success');
+    expect(nag.violations).toEqual([]);
+    expect(nag.suppressedViolations.length).toBeGreaterThan(0);
+    for (const v of nag.suppressedViolations) expect(v.reason, v.ruleName).toMatch(/^\S.{30,}/);
+  });
+});
+
+describe('stack configuration', () => {
+  it('has defaults sized for a 10-minute song', () => {
+    expect(DEFAULT_CONFIG).toMatchObject({ separateMemoryMb: 4096, separateTimeoutSeconds: 900, separateEphemeralMb: 4096 });
+  });
+  it.each([
+    [{ separateTimeoutSeconds: 1000 }, /at most 900/],
+    [{ separateMemoryMb: 1024 }, /between 1769/],
+    [{ architecture: 'mips' }, /x86_64 or arm64/],
+    [{ allowedOrigins: 'https://ok.example, not-an-origin' }, /"not-an-origin" is not an origin/],
+    [{ maxUploadBytes: -1 }, /positive number/],
+    [{ bogus: 1 }, /unknown setting "bogus"/],
+  ])('rejects %j', (raw, message) => expect(() => parseConfig(raw as Record<string, unknown>)).toThrow(message));
+});
