@@ -4,7 +4,9 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import path from 'node:path';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 
@@ -54,15 +56,41 @@ export function toEvent(req: http.IncomingMessage, url: URL, route: Route, param
   };
 }
 
-export function createHttpApi(routes: Route[], staticPages: Record<string, { type: string; body: () => string | Buffer }>): http.Server {
+export interface StaticSite {
+  /** Folder of built files (index.html, assets/). */
+  dir: string;
+  /** Generated files, e.g. config.json. */
+  generated?: Record<string, () => Promise<unknown>>;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.map': 'application/json',
+};
+
+async function serveStatic(site: StaticSite, url: URL, res: http.ServerResponse): Promise<boolean> {
+  const name = url.pathname === '/' ? '/index.html' : url.pathname;
+  const gen = site.generated?.[name];
+  if (gen) {
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify(await gen()));
+    return true;
+  }
+  const file = path.resolve(site.dir, `.${decodeURIComponent(name)}`);
+  if (!file.startsWith(path.resolve(site.dir) + path.sep)) return false;
+  try {
+    const body = await readFile(file);
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
+    res.end(body);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function createHttpApi(routes: Route[], site?: StaticSite): http.Server {
   return http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
-    const page = req.method === 'GET' ? staticPages[url.pathname] : undefined;
-    if (page) {
-      res.writeHead(200, { 'content-type': page.type, 'cache-control': 'no-store' });
-      res.end(page.body());
-      return;
-    }
     for (const route of routes) {
       const m = route.method === req.method ? route.pattern.exec(url.pathname) : null;
       if (!m) continue;
@@ -85,6 +113,7 @@ export function createHttpApi(routes: Route[], staticPages: Record<string, { typ
       }
       return;
     }
+    if (req.method === 'GET' && site && (await serveStatic(site, url, res))) return;
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${url.pathname}` } }));
   });

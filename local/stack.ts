@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ENV } from '../layers/core/env.js';
 import { encodeEventKey, KEYS } from '../layers/storage/s3.js';
-import { createHttpApi, type HttpHandler, type Route } from './http-api.js';
+import { createHttpApi, type HttpHandler, type Route, type StaticSite } from './http-api.js';
 import { EventDispatcher } from './s3-events.js';
 import { startLocalS3 } from './s3-server.js';
 
@@ -24,7 +24,8 @@ export interface LocalStackOptions {
   retryDelayMs?: number;
   /** Extra environment for the handlers (e.g. STEMS_MODELS_DIR, STEMS_DEFAULT_MODEL). */
   env?: Record<string, string>;
-  pages?: Parameters<typeof createHttpApi>[1];
+  /** The built upload page (dist/web) to serve at /, with a generated config.json. */
+  site?: StaticSite;
 }
 
 export interface LocalStack {
@@ -44,7 +45,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     { method: 'POST', pattern: /^\/jobs$/, routeKey: 'POST /jobs', params: [], handler: () => handlers.presign },
     { method: 'GET', pattern: /^\/jobs\/([^/]+)$/, routeKey: 'GET /jobs/{id}', params: ['id'], handler: () => handlers.status },
   ];
-  const http = createHttpApi(routes, opts.pages ?? {});
+  const http = createHttpApi(routes, opts.site);
   await new Promise<void>((r) => http.listen(opts.port ?? 0, '127.0.0.1', r));
   const port = (http.address() as AddressInfo).port;
   const apiUrl = `http://127.0.0.1:${port}`;

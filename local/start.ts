@@ -2,18 +2,18 @@
  * `npm start`: the whole product on this machine — S3-compatible storage on loopback, the
  * separate function wired to its upload events, the HTTP API and the upload page.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readPositiveNumber } from '../layers/core/env.js';
+import { pageConfig } from './page-config.js';
 import { startLocalStack } from './stack.js';
 
 const dataDir = path.resolve(process.env.STEMS_LOCAL_DATA ?? '.local-data');
-const page = new URL('./web/index.html', import.meta.url);
 const stack = await startLocalStack({
   port: readPositiveNumber('PORT', 3000),
   dataDir,
   concurrency: readPositiveNumber('STEMS_LOCAL_CONCURRENCY', 1),
-  pages: { '/': { type: 'text/html; charset=utf-8', body: () => readFileSync(page) } },
+  // built by `npm run build:web` (part of `npm start`)
+  site: { dir: path.resolve(import.meta.dirname, '..', 'dist', 'web'), generated: { '/config.json': pageConfig } },
 });
 
 console.log(`Stem Splitter is running locally.
