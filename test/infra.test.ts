@@ -2,7 +2,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, parseConfig } from '../infra/lib/config.js';
@@ -11,9 +11,12 @@ import { tmpDir } from './helpers/models.js';
 
 const config = parseConfig({ allowedOrigins: 'https://stems.example.com', separateMemoryMb: 6144, uploadsExpireDays: 3 });
 
+const siteDir = tmpDir('site');
+writeFileSync(path.join(siteDir, 'index.html'), '<!doctype html><title>page</title>');
+
 function synth(withNag = false) {
   const app = new App({ outdir: tmpDir('cdk-out') });
-  const stack = new StemSplitterStack(app, 'Test', { config });
+  const stack = new StemSplitterStack(app, 'Test', { config, siteDir });
   if (withNag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };
 }
@@ -53,7 +56,7 @@ describe('bucket', () => {
   it('allows the configured browser origins to POST uploads and GET results, exposing ETag', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       CorsConfiguration: { CorsRules: [Match.objectLike({
-        AllowedOrigins: ['https://stems.example.com'], AllowedMethods: ['POST', 'GET', 'HEAD'], ExposedHeaders: ['ETag'],
+        AllowedOrigins: Match.arrayWith(['https://stems.example.com']), AllowedMethods: ['POST', 'GET', 'HEAD'], ExposedHeaders: ['ETag'],
       })] },
     });
   });
@@ -141,7 +144,7 @@ describe('HTTP API', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /jobs/{id}' });
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       ProtocolType: 'HTTP',
-      CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://stems.example.com'], AllowMethods: ['GET', 'POST', 'OPTIONS'] }),
+      CorsConfiguration: Match.objectLike({ AllowOrigins: Match.arrayWith(['https://stems.example.com']), AllowMethods: ['GET', 'POST', 'OPTIONS'] }),
     });
   });
 
@@ -153,8 +156,35 @@ describe('HTTP API', () => {
     });
   });
 
-  it('outputs the API URL, the bucket and the failure queue', () => {
-    for (const o of ['ApiUrl', 'BucketName', 'FailureQueueUrl']) template.hasOutput(o, {});
+  it('outputs the page and API URLs, the bucket and the failure queue', () => {
+    for (const o of ['PageUrl', 'ApiUrl', 'BucketName', 'FailureQueueUrl']) template.hasOutput(o, {});
+  });
+
+  it('also accepts requests from the page\'s CloudFront origin', () => {
+    const api = Object.values(template.findResources('AWS::ApiGatewayV2::Api'))[0];
+    expect(JSON.stringify(api.Properties.CorsConfiguration.AllowOrigins)).toMatch(/WebsiteCdn.*DomainName/);
+  });
+});
+
+describe('upload page hosting', () => {
+  it('serves the page from a private bucket through CloudFront with origin access control, HTTPS only', () => {
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        DefaultRootObject: 'index.html',
+        DefaultCacheBehavior: Match.objectLike({ ViewerProtocolPolicy: 'redirect-to-https' }),
+        Origins: [Match.objectLike({ OriginAccessControlId: Match.anyValue() })],
+      }),
+    });
+    template.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
+  });
+
+  it('deploys the built files with a config.json pointing at the API', () => {
+    const deployments = template.findResources('Custom::CDKBucketDeployment');
+    const props = Object.values(deployments)[0].Properties;
+    // the second source is config.json, whose one deploy-time value is the API's endpoint
+    expect(props.SourceObjectKeys).toHaveLength(2);
+    expect(props.SourceMarkers[1]).toEqual({ '<<marker:0xbaba:0>>': { 'Fn::GetAtt': [expect.stringMatching(/^HttpApi/), 'ApiEndpoint'] } });
+    expect(props.DistributionPaths).toEqual(['/index.html', '/config.json']);
   });
 });
 

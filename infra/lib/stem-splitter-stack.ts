@@ -1,29 +1,63 @@
 /** Stem Splitter on AWS: bucket → S3 event → separate; HTTP API → presign and status. */
-import { CfnElement, CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnElement, CfnOutput, Lazy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Construct } from 'constructs';
 import { StemsApi } from './api.js';
 import type { StemSplitterConfig } from './config.js';
 import { StemsFunctions } from './functions.js';
-import { StemsStorage } from './storage.js';
+import { AccessLogs, StemsStorage } from './storage.js';
+import { SITE_DIR, Website } from './website.js';
+
+/** Stems of a registry model, from its manifest in models/ (what the page offers to choose). */
+function modelStems(id: string): string[] {
+  const models = path.resolve(import.meta.dirname, '..', '..', 'models');
+  const registry = JSON.parse(readFileSync(path.join(models, 'registry.json'), 'utf8'));
+  const entry = registry.models.find((m: { id: string }) => m.id === id);
+  const file = entry?.manifest ? path.join(models, 'manifests', entry.manifest) : path.join(models, id, 'model.json');
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')).stems;
+  } catch {
+    throw new Error(`bakedModels: no manifest for model "${id}" (looked in ${file})`);
+  }
+}
 
 export interface StemSplitterStackProps extends StackProps {
   readonly config: StemSplitterConfig;
+  /** The built upload page. @default dist/web */
+  readonly siteDir?: string;
 }
 
 export class StemSplitterStack extends Stack {
   readonly storage: StemsStorage;
   readonly functions: StemsFunctions;
   readonly api: StemsApi;
+  readonly website: Website;
 
   constructor(scope: Construct, id: string, props: StemSplitterStackProps) {
     super(scope, id, props);
     const { config } = props;
-    this.storage = new StemsStorage(this, 'Storage', config);
+    // the page's CloudFront domain joins the configured origins for the API and the bucket
+    const logs = new AccessLogs(this, 'AccessLogs');
+    const pageOrigin = Lazy.string({ produce: () => `https://${this.website.distribution.distributionDomainName}` });
+    const origins = [...config.allowedOrigins, pageOrigin];
+    this.storage = new StemsStorage(this, 'Storage', { ...config, allowedOrigins: origins, accessLogs: logs.bucket });
     this.functions = new StemsFunctions(this, 'Functions', { bucket: this.storage.bucket, config });
     this.api = new StemsApi(this, 'Http', {
-      presign: this.functions.presign, status: this.functions.status, allowedOrigins: config.allowedOrigins,
+      presign: this.functions.presign, status: this.functions.status, allowedOrigins: origins,
       rateLimit: config.apiRateLimit, burstLimit: config.apiBurstLimit,
     });
+    this.website = new Website(this, 'Website', {
+      siteDir: props.siteDir ?? SITE_DIR,
+      accessLogs: logs.bucket,
+      config: {
+        apiUrl: this.api.api.apiEndpoint,
+        maxUploadBytes: config.maxUploadBytes,
+        maxDurationSeconds: config.maxDurationSeconds,
+        models: config.bakedModels.map((id) => ({ id, description: '', stems: modelStems(id), default: id === config.defaultModel })),
+      },
+    });
+    new CfnOutput(this, 'PageUrl', { value: `https://${this.website.distribution.distributionDomainName}/`, description: 'The upload page' });
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.apiEndpoint, description: 'Base URL of the HTTP API (POST /jobs, GET /jobs/{id})' });
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName, description: 'Uploads, job records and results' });
     new CfnOutput(this, 'FailureQueueUrl', { value: this.functions.failureQueue.queueUrl, description: 'Separations that failed after retries' });
@@ -44,6 +78,19 @@ export class StemSplitterStack extends Stack {
     // CDK's own singleton custom resource that writes the bucket's notification configuration
     const notifications = this.node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
     if (notifications) ack(notifications, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'CDK-managed custom resource that configures the bucket notification; the managed policy only grants its logs.');
+    ack(this.website.distribution, 'CFR1', 'A public page for anyone with the URL; no country is excluded by design.');
+    ack(this.website.distribution, 'CFR2', 'Static page only; the API behind it is throttled at API Gateway. Add a WAF web ACL for production traffic.');
+    ack(this.website.distribution, 'CFR4', 'Uses the default *.cloudfront.net certificate (no custom domain); TLS 1.2 minimum applies once a custom certificate is configured.');
+    // CDK's BucketDeployment custom resource that copies the built page into its bucket
+    const deployment = this.node.tryFindChild('Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C');
+    if (deployment) {
+      for (const finding of ['IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'L1',
+        'IAM5[Action::s3:Abort*]', 'IAM5[Action::s3:DeleteObject*]', 'IAM5[Action::s3:GetBucket*]', 'IAM5[Action::s3:GetObject*]',
+        'IAM5[Action::s3:List*]', 'IAM5[Resource::*]', `IAM5[Resource::<${this.getLogicalId(this.website.bucket.node.defaultChild as CfnElement)}.Arn>/*]`,
+        'IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]']) {
+        ack(deployment, finding, 'CDK-managed BucketDeployment custom resource: copies the built page from the CDK asset bucket into the website bucket and invalidates CloudFront; its runtime and grants are managed by CDK.');
+      }
+    }
     ack(this.api, 'APIG4', 'Public by design: anonymous users create and poll jobs. Abuse is bounded by stage throttling, size and duration limits, and short-lived presigned upload policies pinned to one key.');
   }
 }

@@ -4,7 +4,23 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { SECURE_BUCKET_DEFAULTS } from './bucket-defaults.js';
 
+/** Server access logs of the project's buckets and CloudFront. */
+export class AccessLogs extends Construct {
+  readonly bucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      ...SECURE_BUCKET_DEFAULTS,
+      // CloudFront standard logging writes with ACLs
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+    });
+  }
+}
+
 export interface StemsStorageProps {
+  readonly accessLogs: s3.IBucket;
   readonly allowedOrigins: string[];
   readonly uploadsExpireDays: number;
   readonly resultsExpireDays: number;
@@ -13,18 +29,12 @@ export interface StemsStorageProps {
 
 export class StemsStorage extends Construct {
   readonly bucket: s3.Bucket;
-  readonly accessLogs: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: StemsStorageProps) {
     super(scope, id);
-    this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
-      ...SECURE_BUCKET_DEFAULTS,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [{ expiration: Duration.days(90) }],
-    });
     this.bucket = new s3.Bucket(this, 'Bucket', {
       ...SECURE_BUCKET_DEFAULTS,
-      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsBucket: props.accessLogs,
       serverAccessLogsPrefix: 'stems-bucket/',
       cors: [{
         allowedOrigins: props.allowedOrigins,
