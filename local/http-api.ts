@@ -10,11 +10,12 @@ import path from 'node:path';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 
-export interface Route { method: string; pattern: RegExp; routeKey: string; params: string[]; handler: () => HttpHandler }
+export interface Route { method: string; pattern: RegExp; routeKey: string; params: string[]; functionName: string; handler: () => HttpHandler }
 
 const MAX_BODY = 64 * 1024;
 
-function lambdaContext(name: string): Context {
+/** What Lambda passes as the context object (the fields handlers and Powertools read). */
+export function lambdaContext(name: string): Context {
   const deadline = Date.now() + 30_000;
   return {
     functionName: name, functionVersion: '$LATEST', invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${name}`,
@@ -102,7 +103,7 @@ export function createHttpApi(routes: Route[], site?: StaticSite): http.Server {
       }
       const params = Object.fromEntries(route.params.map((p, i) => [p, decodeURIComponent(m[i + 1])]));
       try {
-        const r = await route.handler()(toEvent(req, url, route, params, body), lambdaContext(route.routeKey));
+        const r = await route.handler()(toEvent(req, url, route, params, body), lambdaContext(route.functionName));
         const result = typeof r === 'string' ? { statusCode: 200, body: r } : r;
         res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as http.OutgoingHttpHeaders);
         res.end(result.body ?? '');

@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ENV } from '../layers/core/env.js';
 import { encodeEventKey, KEYS } from '../layers/storage/s3.js';
-import { createHttpApi, type HttpHandler, type Route, type StaticSite } from './http-api.js';
+import { createHttpApi, lambdaContext, type HttpHandler, type Route, type StaticSite } from './http-api.js';
+import { captureEmf } from './emf-capture.js';
 import { EventDispatcher } from './s3-events.js';
 import { startLocalS3 } from './s3-server.js';
 
@@ -34,6 +35,8 @@ export interface LocalStack {
   bucket: string;
   dataDir: string;
   events: EventDispatcher;
+  /** Where the functions' EMF records are collected (read by GET /metrics). */
+  emfFile: string;
   close(): Promise<void>;
 }
 
@@ -42,8 +45,9 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   mkdirSync(path.join(opts.dataDir, 's3'), { recursive: true });
   const handlers: Record<string, HttpHandler> = {};
   const routes: Route[] = [
-    { method: 'POST', pattern: /^\/jobs$/, routeKey: 'POST /jobs', params: [], handler: () => handlers.presign },
-    { method: 'GET', pattern: /^\/jobs\/([^/]+)$/, routeKey: 'GET /jobs/{id}', params: ['id'], handler: () => handlers.status },
+    { method: 'POST', pattern: /^\/jobs$/, routeKey: 'POST /jobs', params: [], functionName: 'presign', handler: () => handlers.presign },
+    { method: 'GET', pattern: /^\/jobs\/([^/]+)$/, routeKey: 'GET /jobs/{id}', params: ['id'], functionName: 'status', handler: () => handlers.status },
+    { method: 'GET', pattern: /^\/metrics$/, routeKey: 'GET /metrics', params: [], functionName: 'metrics', handler: () => handlers.metrics },
   ];
   const http = createHttpApi(routes, opts.site);
   await new Promise<void>((r) => http.listen(opts.port ?? 0, '127.0.0.1', r));
@@ -54,23 +58,30 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     directory: path.join(opts.dataDir, 's3'), bucket, port: opts.s3Port,
     corsOrigins: [apiUrl, `http://localhost:${port}`],
   });
+  const emfFile = path.join(opts.dataDir, 'metrics', 'emf.jsonl');
+  const releaseStdout = captureEmf(emfFile);
   Object.assign(process.env, {
+    [ENV.emfFile]: emfFile,
     [ENV.bucket]: bucket,
     [ENV.s3Endpoint]: s3.endpoint,
     // s3rver's fixed credentials; nothing leaves loopback
     AWS_ACCESS_KEY_ID: 'S3RVER',
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
     AWS_REGION: 'us-east-1',
+    // as Lambda sets it, so the functions report their cold starts
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     ...opts.env,
   });
-  const [presign, status, separate] = await Promise.all([
-    import('../functions/presign/handler.js'), import('../functions/status/handler.js'), import('../functions/separate/handler.js'),
+  const [presign, status, metrics, separate] = await Promise.all([
+    import('../functions/presign/handler.js'), import('../functions/status/handler.js'),
+    import('../functions/metrics/handler.js'), import('../functions/separate/handler.js'),
   ]);
   handlers.presign = presign.handler as unknown as HttpHandler;
   handlers.status = status.handler as unknown as HttpHandler;
+  handlers.metrics = metrics.handler as unknown as HttpHandler;
 
   const events = new EventDispatcher(
-    (event) => (separate.handler as unknown as (e: typeof event, c: object) => Promise<unknown>)(event, {}),
+    (event) => (separate.handler as unknown as (e: typeof event, c: object) => Promise<unknown>)(event, lambdaContext('separate')),
     { concurrency: opts.concurrency ?? 1, retries: opts.retries ?? 2, retryDelayMs: opts.retryDelayMs ?? 1000 },
   );
   // the bucket notification of the stack: ObjectCreated:* with prefix uploads/
@@ -82,11 +93,12 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   });
 
   return {
-    apiUrl, s3Endpoint: s3.endpoint, bucket, dataDir: opts.dataDir, events,
+    apiUrl, s3Endpoint: s3.endpoint, bucket, dataDir: opts.dataDir, events, emfFile,
     close: async () => {
       await events.idle();
       await new Promise<void>((r) => http.close(() => r()));
       await s3.close();
+      releaseStdout();
     },
   };
 }

@@ -19,6 +19,7 @@ const stack = await startLocalStack({
 console.log(`Stem Splitter is running locally.
   upload page   ${stack.apiUrl}/
   HTTP API      ${stack.apiUrl}/jobs   (POST to create a job, GET /jobs/<id> to poll)
+  metrics       ${stack.apiUrl}/metrics?metric=SeparationTime,RealTimeFactor&start=-1h
   S3 endpoint   ${stack.s3Endpoint}   bucket "${stack.bucket}" (drop files into uploads/ for batch jobs)
   data folder   ${dataDir}
 From a shell:  npx stem-splitter submit song.mp3 --api ${stack.apiUrl} --out stems/

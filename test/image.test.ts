@@ -5,7 +5,7 @@
  */
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,5 +132,16 @@ describe('bundled handlers in plain Node processes', () => {
     const s = JSON.parse(status.body as string);
     expect(s.state).toBe('done');
     expect(s.downloads.stems.map((x: { stem: string }) => x.stem)).toEqual(['vocals', 'accompaniment']);
+  });
+
+  it('metrics answers from its bundle (local EMF file in place of CloudWatch)', async () => {
+    const emf = path.join(tmpDir('image-emf'), 'emf.jsonl');
+    const record = { _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: 'StemSplitter', Dimensions: [['service']], Metrics: [{ Name: 'SeparationTime', Unit: 'Milliseconds' }] }] }, service: 'separate', SeparationTime: 1234 };
+    writeFileSync(emf, `${JSON.stringify(record)}\n`);
+    env.STEMS_EMF_FILE = emf;
+    const r = await invoke('metrics', { ...http('GET', '/metrics'), routeKey: 'GET /metrics', queryStringParameters: { metric: 'SeparationTime', stats: 'count,max' } });
+    delete env.STEMS_EMF_FILE;
+    expect(r.statusCode).toBe(200);
+    expect(JSON.parse(r.body as string).results).toEqual([{ metric: 'SeparationTime', unit: 'Milliseconds', stats: { count: 1, max: 1234 } }]);
   });
 });

@@ -85,7 +85,7 @@ describe('bucket', () => {
 
 describe('functions', () => {
   it('are container images, one per handler', () => {
-    for (const handler of ['presign.handler', 'status.handler', 'separate.handler']) {
+    for (const handler of ['presign.handler', 'status.handler', 'separate.handler', 'metrics.handler']) {
       template.hasResourceProperties('AWS::Lambda::Function', { PackageType: 'Image', ImageConfig: { Command: [handler] } });
     }
   });
@@ -126,6 +126,7 @@ describe('functions', () => {
     expect(byAction['["s3:DeleteObject","s3:AbortMultipartUpload"]']).toMatch(/\/results\/\*/);
     expect(byAction['["s3:DeleteObject","s3:AbortMultipartUpload"]']).not.toMatch(/uploads|jobs/);
 
+    expect(statementsOf('Metrics').map((st) => [st.Action, st.Resource])).toEqual([['cloudwatch:GetMetricData', '*']]);
     for (const fn of ['Presign', 'Status', 'Separate']) {
       for (const st of statementsOf(fn)) {
         // no wildcard resource and no wildcard action anywhere
@@ -142,6 +143,7 @@ describe('HTTP API', () => {
   it('routes POST /jobs and GET /jobs/{id} with CORS for the configured origins', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /jobs' });
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /jobs/{id}' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /metrics' });
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       ProtocolType: 'HTTP',
       CorsConfiguration: Match.objectLike({ AllowOrigins: Match.arrayWith(['https://stems.example.com']), AllowMethods: ['GET', 'POST', 'OPTIONS'] }),
@@ -163,6 +165,34 @@ describe('HTTP API', () => {
   it('also accepts requests from the page\'s CloudFront origin', () => {
     const api = Object.values(template.findResources('AWS::ApiGatewayV2::Api'))[0];
     expect(JSON.stringify(api.Properties.CorsConfiguration.AllowOrigins)).toMatch(/WebsiteCdn.*DomainName/);
+  });
+});
+
+describe('dashboard and alarms', () => {
+  it('shows latency percentiles, stage durations, real-time factor, memory against the limit, cold starts, errors and the failure queue', () => {
+    const dashboards = template.findResources('AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(Object.values(dashboards)[0].Properties.DashboardBody);
+    for (const title of ['API latency (ms)', 'Separation stages, average (ms)', 'Real-time factor', 'Peak memory of separate (MB)', 'Cold starts', 'Errors', 'Failure queue depth']) {
+      expect(body).toContain(title);
+    }
+    for (const metric of ['RequestLatency', 'InferenceTime', 'DecodeTime', 'EncodeTime', 'RealTimeFactor', 'PeakRss', 'ColdStart', 'JobsFailed', 'ApproximateNumberOfMessagesVisible']) {
+      expect(body).toContain(metric);
+    }
+    expect(body).toMatch(/p99/);
+    expect(body).toContain('configured memory');
+    expect(body).toMatch(/6144/); // the annotation is the configured memory size
+  });
+
+  it('alarms on failed jobs and on a non-empty failure queue', () => {
+    const stat = (metric: object, s: string) => ({ Metrics: [Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike(metric), Stat: s }) })] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...stat({ MetricName: 'JobsFailed', Namespace: 'StemSplitter', Dimensions: [{ Name: 'service', Value: 'separate' }] }, 'Sum'),
+      Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...stat({ MetricName: 'ApproximateNumberOfMessagesVisible', Namespace: 'AWS/SQS' }, 'Maximum'),
+      Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
   });
 });
 

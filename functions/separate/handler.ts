@@ -5,23 +5,31 @@
 import middy from '@middy/core';
 import type { S3Event } from 'aws-lambda';
 import { processUpload, type Outcome } from '../../layers/jobs/process-upload.js';
+import { createLogger, jobLogger } from '../../layers/observability/logger.js';
+import { createMetrics, recordSeparation } from '../../layers/observability/metrics.js';
 import { serviceDeps } from '../../layers/runtime/service.js';
 import { decodeEventKey } from '../../layers/storage/s3.js';
 
-const deps = serviceDeps();
+const metrics = createMetrics('separate');
+const logger = createLogger('separate');
+const deps = { ...serviceDeps(), logger: jobLogger(logger) };
 
-export const handler = middy<S3Event, Outcome[]>().handler(async (event) => {
-  const outcomes: Outcome[] = [];
-  for (const r of event.Records) {
-    const outcome = await processUpload({
-      bucket: r.s3.bucket.name,
-      key: decodeEventKey(r.s3.object.key),
-      etag: r.s3.object.eTag,
-      bytes: r.s3.object.size,
-      eventTime: r.eventTime,
-    }, deps);
-    console.log(JSON.stringify({ level: "info", msg: "upload processed", ...outcome }));
-    outcomes.push(outcome);
-  }
-  return outcomes;
-});
+export const handler = middy<S3Event, Outcome[]>()
+  // metrics are published per job (recordSeparation); only the cold start is per invocation
+  .use({ before: async (request) => metrics.captureColdStartMetric(request.context.functionName) })
+  .handler(async (event) => {
+    const outcomes: Outcome[] = [];
+    for (const r of event.Records) {
+      const outcome = await processUpload({
+        bucket: r.s3.bucket.name,
+        key: decodeEventKey(r.s3.object.key),
+        etag: r.s3.object.eTag,
+        bytes: r.s3.object.size,
+        eventTime: r.eventTime,
+      }, deps);
+      logger.info('upload processed', { jobId: outcome.jobId, outcome: outcome.outcome, reason: outcome.reason });
+      recordSeparation(metrics, outcome);
+      outcomes.push(outcome);
+    }
+    return outcomes;
+  });

@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 export interface StemsApiProps {
   readonly presign: lambda.IFunction;
   readonly status: lambda.IFunction;
+  readonly metrics: lambda.IFunction;
   readonly allowedOrigins: string[];
   readonly rateLimit: number;
   readonly burstLimit: number;
@@ -46,5 +47,6 @@ export class StemsApi extends Construct {
     };
     this.api.addRoutes({ path: '/jobs', methods: [HttpMethod.POST], integration: new HttpLambdaIntegration('CreateJob', props.presign) });
     this.api.addRoutes({ path: '/jobs/{id}', methods: [HttpMethod.GET], integration: new HttpLambdaIntegration('JobStatus', props.status) });
+    this.api.addRoutes({ path: '/metrics', methods: [HttpMethod.GET], integration: new HttpLambdaIntegration('Metrics', props.metrics) });
   }
 }

@@ -26,6 +26,7 @@ export class StemsFunctions extends Construct {
   readonly presign: lambda.DockerImageFunction;
   readonly status: lambda.DockerImageFunction;
   readonly separate: lambda.DockerImageFunction;
+  readonly metrics: lambda.DockerImageFunction;
   readonly failureQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: StemsFunctionsProps) {
@@ -56,6 +57,9 @@ export class StemsFunctions extends Construct {
 
     this.presign = fn('Presign', 'presign.handler', { memorySize: 512, timeout: Duration.seconds(10) });
     this.status = fn('Status', 'status.handler', { memorySize: 512, timeout: Duration.seconds(10) });
+    this.metrics = fn('Metrics', 'metrics.handler', { memorySize: 512, timeout: Duration.seconds(15) });
+    // GetMetricData has no resource-level permissions; the namespace is fixed in the code
+    this.metrics.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
     this.failureQueue = new sqs.Queue(this, 'SeparateFailures', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { StemsApi } from './api.js';
 import type { StemSplitterConfig } from './config.js';
 import { StemsFunctions } from './functions.js';
+import { StemsObservability } from './observability.js';
 import { AccessLogs, StemsStorage } from './storage.js';
 import { SITE_DIR, Website } from './website.js';
 
@@ -33,6 +34,7 @@ export class StemSplitterStack extends Stack {
   readonly functions: StemsFunctions;
   readonly api: StemsApi;
   readonly website: Website;
+  readonly observability: StemsObservability;
 
   constructor(scope: Construct, id: string, props: StemSplitterStackProps) {
     super(scope, id, props);
@@ -44,7 +46,7 @@ export class StemSplitterStack extends Stack {
     this.storage = new StemsStorage(this, 'Storage', { ...config, allowedOrigins: origins, accessLogs: logs.bucket });
     this.functions = new StemsFunctions(this, 'Functions', { bucket: this.storage.bucket, config });
     this.api = new StemsApi(this, 'Http', {
-      presign: this.functions.presign, status: this.functions.status, allowedOrigins: origins,
+      presign: this.functions.presign, status: this.functions.status, metrics: this.functions.metrics, allowedOrigins: origins,
       rateLimit: config.apiRateLimit, burstLimit: config.apiBurstLimit,
     });
     this.website = new Website(this, 'Website', {
@@ -56,6 +58,10 @@ export class StemSplitterStack extends Stack {
         maxDurationSeconds: config.maxDurationSeconds,
         models: config.bakedModels.map((id) => ({ id, description: '', stems: modelStems(id), default: id === config.defaultModel })),
       },
+    });
+    this.observability = new StemsObservability(this, 'Observability', {
+      separate: this.functions.separate, apiFunctions: [this.functions.presign, this.functions.status, this.functions.metrics],
+      failureQueue: this.functions.failureQueue, separateMemoryMb: config.separateMemoryMb,
     });
     new CfnOutput(this, 'PageUrl', { value: `https://${this.website.distribution.distributionDomainName}/`, description: 'The upload page' });
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.apiEndpoint, description: 'Base URL of the HTTP API (POST /jobs, GET /jobs/{id})' });
@@ -74,6 +80,7 @@ export class StemSplitterStack extends Stack {
       ack(this.functions, `IAM5[Resource::<${bucketId}.Arn>/${prefix}/*]`,
         `Object actions are scoped to the ${prefix}/ prefix; object keys are per job and not known in advance.`);
     }
+    ack(this.functions.metrics, 'IAM5[Resource::*]', 'cloudwatch:GetMetricData does not support resource-level permissions; it is the only action granted.');
     ack(this.functions.failureQueue, 'SQS3', 'This queue is itself the failure destination (dead-letter queue) of the separate function.');
     // CDK's own singleton custom resource that writes the bucket's notification configuration
     const notifications = this.node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');

@@ -32,6 +32,8 @@ export const ENV = {
   /** Lifetime of presigned upload and download URLs, in seconds (default 900 / 3600). */
   uploadUrlSeconds: 'STEMS_UPLOAD_URL_SECONDS',
   downloadUrlSeconds: 'STEMS_DOWNLOAD_URL_SECONDS',
+  /** Local mode only: the file of EMF records the metrics function reads instead of CloudWatch. */
+  emfFile: 'STEMS_EMF_FILE',
   /** How long a worker owns a job before another delivery may take it over (seconds). */
   jobLeaseSeconds: 'STEMS_JOB_LEASE_SECONDS',
 } as const;

@@ -16,7 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { OUTPUT_FORMATS } from '../audio/encode.js';
 import type { ServiceConfig } from '../core/env.js';
 import { asStemSplitterError, StemSplitterError } from '../core/errors.js';
-import { separateFile, type SeparationResult } from '../engine/separate-file.js';
+import { separateFile, type SeparationResult, type SeparationTimings } from '../engine/separate-file.js';
 import type { ProgressStage } from '../engine/types.js';
 import { ConflictError, type JobStore, type Versioned } from '../storage/job-store.js';
 import { deletePrefix, putStems, putZip } from '../storage/results.js';
@@ -33,9 +33,25 @@ export interface UploadedObject {
   eventTime?: string;
 }
 
-export interface Deps { s3: S3Client; jobs: JobStore; config: ServiceConfig; maxAttempts?: number }
+export interface Deps { s3: S3Client; jobs: JobStore; config: ServiceConfig; maxAttempts?: number; logger?: JobLogger }
 
-export type Outcome = { jobId: string; outcome: 'done' | 'failed' | 'skipped'; reason?: string };
+/** Where job events are logged (structured; the job id is added to every line). */
+export interface JobLogger {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+}
+
+/** What a job's run looked like: the figures metrics are made of. */
+export interface JobSummary {
+  model: string;
+  /** Stems produced, joined with '+' (a low-cardinality dimension). */
+  stems: string;
+  format: string;
+  audioSeconds?: number;
+  timings: Partial<SeparationTimings> & { downloadMs?: number; uploadResultsMs?: number; totalMs?: number };
+}
+
+export type Outcome = { jobId: string; outcome: 'done' | 'failed' | 'skipped'; reason?: string; errorCode?: string; job?: JobSummary };
 
 const PROGRESS_INTERVAL_MS = 2000;
 
@@ -134,10 +150,14 @@ async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps): Pr
     void update({ progress: { stage, fraction } }).catch(() => {}); // a lost progress write is harmless; a lost claim surfaces below
   };
 
+  const log = (message: string, extra: Record<string, unknown> = {}) => deps.logger?.info(message, { jobId: id, ...extra });
+  log('job claimed', { key: obj.key, attempt: current.value.attempts, model: current.value.options.model });
   try {
     const input = path.join(work, 'input');
+    const d0 = performance.now();
     const body = (await deps.s3.send(new GetObjectCommand({ Bucket: obj.bucket, Key: obj.key, IfMatch: quoted(obj.etag) }))).Body as Readable;
     await pipeline(body, createWriteStream(input));
+    const downloadMs = performance.now() - d0;
     const { options } = current.value;
     const outDir = path.join(work, 'stems');
     await mkdir(outDir);
@@ -154,14 +174,20 @@ async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps): Pr
       (stem) => KEYS.stem(id, stem, ext), options.format);
     const zipKey = KEYS.zip(id, zipBase(current.value.upload.filename));
     await putZip(deps.s3, obj.bucket, zipKey, result.stems, zipManifest(current.value, result));
+    const timings = { ...current.value.timings, ...result.timings, downloadMs, uploadResultsMs: performance.now() - u0, totalMs: performance.now() - t0 };
     await update({
       state: 'done',
       leaseUntil: undefined,
       progress: { stage: 'done', fraction: 1 },
       result: { zipKey, stems: stems.map((s, i) => ({ ...s, clippedSamples: result.stems[i].clippedSamples })) },
-      timings: { ...current.value.timings, ...result.timings, uploadResultsMs: performance.now() - u0, totalMs: performance.now() - t0 },
+      timings,
     });
-    return { jobId: id, outcome: 'done' };
+    const audioSeconds = result.stems[0] ? result.stems[0].frames / result.outputSampleRate : undefined;
+    log('job done', { audioSeconds, totalMs: Math.round(timings.totalMs) });
+    return {
+      jobId: id, outcome: 'done',
+      job: { model: result.model.id, stems: result.stems.map((x) => x.stem).join('+'), format: options.format, audioSeconds, timings },
+    };
   } catch (err) {
     await writing.catch(() => {});
     return fail(current, obj, err, deps);
@@ -184,8 +210,13 @@ async function fail(current: Versioned<Job>, obj: UploadedObject, err: unknown, 
     error: { code: e.code, message: e.message },
     result: undefined,
   }, current.etag);
+  deps.logger?.warn(retry ? 'job failed; will be retried' : 'job failed', { jobId: id, code: e.code, error: e.message });
   if (retry) throw err;
-  return { jobId: id, outcome: 'failed', reason: e.message };
+  const o = current.value.options;
+  return {
+    jobId: id, outcome: 'failed', reason: e.message, errorCode: e.code,
+    job: { model: o.model, stems: o.stems.join('+') || 'all', format: o.format, timings: {} },
+  };
 }
 
 function zipBase(filename: string): string {
