@@ -15,8 +15,8 @@ export interface Route { method: string; pattern: RegExp; routeKey: string; para
 const MAX_BODY = 64 * 1024;
 
 /** What Lambda passes as the context object (the fields handlers and Powertools read). */
-export function lambdaContext(name: string): Context {
-  const deadline = Date.now() + 30_000;
+export function lambdaContext(name: string, timeoutMs = 30_000): Context {
+  const deadline = Date.now() + timeoutMs;
   return {
     functionName: name, functionVersion: '$LATEST', invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${name}`,
     memoryLimitInMB: '1024', awsRequestId: randomUUID(), logGroupName: `/aws/lambda/${name}`, logStreamName: 'local',

@@ -61,41 +61,59 @@ function atomicPutObject(store: Store): void {
 }
 
 /**
- * Serialises requests on one object key (reads wait for a write in progress, as S3's
- * read-after-write consistency promises) and checks PUT preconditions as S3 does.
+ * Per-key consistency with a read-write lock: reads of a key run together but wait for a write
+ * in progress (S3's read-after-write), writes wait for earlier reads and writes; PUT
+ * preconditions are checked under the write lock, as S3 does.
  */
 function perKeyConsistency(store: Store) {
-  const locks = new Map<string, Promise<void>>();
+  const keys = new Map<string, { write: Promise<void>; reads: Set<Promise<void>> }>();
+  const stateOf = (id: string) => {
+    let st = keys.get(id);
+    if (!st) keys.set(id, (st = { write: Promise.resolve(), reads: new Set() }));
+    return st;
+  };
   return async (ctx: KoaCtx, next: () => Promise<void>) => {
-    const ifNoneMatch = ctx.get('if-none-match');
-    const ifMatch = ctx.get('if-match');
     const [bucket, ...rest] = ctx.path.slice(1).split('/');
     const key = decodeURIComponent(rest.join('/'));
-    const objectRequest = key !== '' && ['GET', 'HEAD', 'PUT', 'DELETE'].includes(ctx.method) && !('uploadId' in ctx.query);
-    if (!objectRequest) return next();
-    const conditional = ctx.method === 'PUT' && (ifNoneMatch !== '' || ifMatch !== '');
+    if (key === '' || !['GET', 'HEAD', 'PUT', 'DELETE'].includes(ctx.method) || 'uploadId' in ctx.query) return next();
     const id = `${bucket}/${key}`;
-    const previous = locks.get(id) ?? Promise.resolve();
+    const st = stateOf(id);
+    if (ctx.method === 'GET' || ctx.method === 'HEAD') {
+      await st.write;
+      let done!: () => void;
+      const reading = new Promise<void>((r) => { done = r; });
+      st.reads.add(reading);
+      try {
+        return await next();
+      } finally {
+        done();
+        st.reads.delete(reading);
+      }
+    }
+    const previous = st.write;
+    const readers = [...st.reads];
     let release!: () => void;
     const mine = new Promise<void>((r) => { release = r; });
-    const chained = previous.then(() => mine);
-    locks.set(id, chained);
+    st.write = mine;
     await previous;
+    await Promise.all(readers);
     try {
-      if (!conditional) return await next();
-      const exists = await store.existsObject(bucket, key);
-      const etag = exists ? (await store.getMetadata(bucket, key)).etag : undefined;
-      const strip = (e: string) => e.replace(/^W\//, '').replace(/"/g, '');
-      const failed = (ifNoneMatch === '*' && exists) || (ifMatch !== '' && (!etag || strip(ifMatch) !== strip(etag)));
-      if (failed) {
-        ctx.status = 412;
-        ctx.body = { Error: { Code: 'PreconditionFailed', Message: 'At least one of the pre-conditions you specified did not hold', Condition: ifNoneMatch ? 'If-None-Match' : 'If-Match' } };
-        return;
+      const ifNoneMatch = ctx.get('if-none-match');
+      const ifMatch = ctx.get('if-match');
+      if (ctx.method === 'PUT' && (ifNoneMatch || ifMatch)) {
+        const exists = await store.existsObject(bucket, key);
+        const etag = exists ? (await store.getMetadata(bucket, key)).etag : undefined;
+        const strip = (e: string) => e.replace(/^W\//, '').replace(/"/g, '');
+        if ((ifNoneMatch === '*' && exists) || (ifMatch !== '' && (!etag || strip(ifMatch) !== strip(etag)))) {
+          ctx.status = 412;
+          ctx.body = { Error: { Code: 'PreconditionFailed', Message: 'At least one of the pre-conditions you specified did not hold', Condition: ifNoneMatch ? 'If-None-Match' : 'If-Match' } };
+          return;
+        }
       }
       await next();
     } finally {
       release();
-      if (locks.get(id) === chained) locks.delete(id);
+      if (st.write === mine && st.reads.size === 0) keys.delete(id);
     }
   };
 }

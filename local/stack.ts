@@ -21,6 +21,8 @@ export interface LocalStackOptions {
   dataDir: string;
   bucket?: string;
   concurrency?: number;
+  /** What `separate` is told its timeout is (Lambda's limit by default). */
+  separateTimeoutSeconds?: number;
   retries?: number;
   retryDelayMs?: number;
   /** Extra environment for the handlers (e.g. STEMS_MODELS_DIR, STEMS_DEFAULT_MODEL). */
@@ -81,7 +83,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   handlers.metrics = metrics.handler as unknown as HttpHandler;
 
   const events = new EventDispatcher(
-    (event) => (separate.handler as unknown as (e: typeof event, c: object) => Promise<unknown>)(event, lambdaContext('separate')),
+    (event) => (separate.handler as unknown as (e: typeof event, c: object) => Promise<unknown>)(event, lambdaContext('separate', (opts.separateTimeoutSeconds ?? 900) * 1000)),
     { concurrency: opts.concurrency ?? 1, retries: opts.retries ?? 2, retryDelayMs: opts.retryDelayMs ?? 1000 },
   );
   // the bucket notification of the stack: ObjectCreated:* with prefix uploads/

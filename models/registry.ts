@@ -3,7 +3,7 @@
  * `npm run models:fetch` installed, or any folder holding a model.json.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ENV, cacheDir, modelsInstallDir, readOptional, sharedDir } from '../layers/core/env.js';
@@ -24,8 +24,12 @@ export interface RegistryEntry {
 }
 export interface Registry { default: string; models: RegistryEntry[] }
 
+let registry: Registry | undefined;
+
+/** The registry ships with the code: read once per process. */
 export function readRegistry(): Registry {
-  return JSON.parse(readFileSync(path.join(MODELS_ROOT, 'registry.json'), 'utf8')) as Registry;
+  registry ??= JSON.parse(readFileSync(path.join(MODELS_ROOT, 'registry.json'), 'utf8')) as Registry;
+  return registry;
 }
 
 export function defaultModelId(): string {
@@ -82,4 +86,16 @@ export async function resolveModel(idOrPath: string): Promise<ResolvedModel> {
     }
   }
   return { manifest, dir, filesDir };
+}
+
+/** Total size of a model's files in MB (for memory projections); 0 when it cannot be told. */
+export function modelSizeMb(idOrPath: string): number {
+  try {
+    const dir = locateModel(idOrPath);
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as { files: { path: string }[]; filesFrom?: unknown };
+    if (manifest.filesFrom) return 80; // unpacked elsewhere; the shared architecture models are 2 x 39 MB
+    return manifest.files.reduce((mb, f) => mb + statSync(path.join(dir, f.path)).size / 1e6, 0);
+  } catch {
+    return 0;
+  }
 }

@@ -34,6 +34,8 @@ export const ENV = {
   downloadUrlSeconds: 'STEMS_DOWNLOAD_URL_SECONDS',
   /** Local mode only: the file of EMF records the metrics function reads instead of CloudWatch. */
   emfFile: 'STEMS_EMF_FILE',
+  /** Slowest real-time factor to plan for when deciding whether a job fits the time left (default 4). */
+  minRealTimeFactor: 'STEMS_MIN_REALTIME_FACTOR',
   /** How long a worker owns a job before another delivery may take it over (seconds). */
   jobLeaseSeconds: 'STEMS_JOB_LEASE_SECONDS',
 } as const;
@@ -94,6 +96,7 @@ export interface ServiceConfig {
   uploadUrlSeconds: number;
   downloadUrlSeconds: number;
   jobLeaseSeconds: number;
+  minRealTimeFactor: number;
 }
 
 export function serviceConfig(env: Env = process.env): ServiceConfig {
@@ -106,6 +109,7 @@ export function serviceConfig(env: Env = process.env): ServiceConfig {
     uploadUrlSeconds: readPositiveNumber(ENV.uploadUrlSeconds, 900, env),
     downloadUrlSeconds: readPositiveNumber(ENV.downloadUrlSeconds, 3600, env),
     jobLeaseSeconds: readPositiveNumber(ENV.jobLeaseSeconds, 900, env),
+    minRealTimeFactor: readPositiveNumber(ENV.minRealTimeFactor, 4, env),
   };
 }
 

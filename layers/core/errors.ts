@@ -37,6 +37,12 @@ export class TooLongError extends InvalidAudioError {
   override readonly status = 413;
 }
 
+/** The job would not finish within the function's time or memory: refused before the heavy work. */
+export class ExceedsLimitsError extends StemSplitterError {
+  override readonly code = 'EXCEEDS_LIMITS';
+  override readonly status = 413;
+}
+
 /** A request that does not make sense (unknown model, stem or format, bad option value). */
 export class InvalidRequestError extends StemSplitterError {
   override readonly code: string = 'INVALID_REQUEST';

@@ -31,6 +31,8 @@ export interface SeparateFileOptions {
   threads?: number;
   /** How the input is named in messages (e.g. the upload's file name). */
   name?: string;
+  /** Called with the probed source before any decoding: throw to refuse the job up front. */
+  guard?: (source: SourceInfo) => void;
   onProgress?: ProgressCallback;
 }
 
@@ -70,6 +72,7 @@ export async function separateFile(input: string, outDir: string, opts: Separate
   if (source.durationSeconds !== undefined && source.durationSeconds > maxSeconds) {
     throw new TooLongError(`${name} lasts ${source.durationSeconds.toFixed(1)} s, more than the maximum of ${maxSeconds} s`);
   }
+  opts.guard?.(source);
   const t1 = performance.now();
   const { model } = await loadModel(opts.model, opts.threads);
   const t2 = performance.now();

@@ -22,7 +22,9 @@ import { ConflictError, type JobStore, type Versioned } from '../storage/job-sto
 import { deletePrefix, putStems, putZip } from '../storage/results.js';
 import { KEYS } from '../storage/s3.js';
 import { JOB_ID_PATTERN, type Job, type JobOptions } from './job.js';
+import { checkLimits, type RuntimeLimits } from './limits.js';
 import { validateOptions } from './validate.js';
+import { modelSizeMb } from '../../models/registry.js';
 
 export interface UploadedObject {
   bucket: string;
@@ -33,7 +35,15 @@ export interface UploadedObject {
   eventTime?: string;
 }
 
-export interface Deps { s3: S3Client; jobs: JobStore; config: ServiceConfig; maxAttempts?: number; logger?: JobLogger }
+export interface Deps {
+  s3: S3Client;
+  jobs: JobStore;
+  config: ServiceConfig;
+  maxAttempts?: number;
+  logger?: JobLogger;
+  /** Time and memory this invocation has (Lambda's context and environment). */
+  limits?: () => Omit<RuntimeLimits, 'modelMb'>;
+}
 
 /** Where job events are logged (structured; the job id is added to every line). */
 export interface JobLogger {
@@ -106,6 +116,8 @@ async function claim(found: Versioned<Job>, obj: UploadedObject, deps: Deps): Pr
   const job = found.value;
   const sameObject = job.upload.etag === undefined || job.upload.etag === obj.etag;
   if ((job.state === 'done' || job.state === 'failed') && sameObject) return { reason: `already ${job.state}` };
+  // an API job separates the one upload it was created for; a second POST to its key is ignored
+  if (job.origin === 'api' && !sameObject && job.state !== 'awaiting-upload') return { reason: 'job already has an upload' };
   if (job.state === 'processing' && job.leaseUntil && Date.parse(job.leaseUntil) > Date.now()) {
     return { reason: 'being processed by another worker' };
   }
@@ -165,6 +177,7 @@ async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps): Pr
       model: options.model, stems: options.stems.length ? options.stems : undefined, format: options.format,
       sampleRate: options.sampleRate, maxDurationSeconds: deps.config.maxDurationSeconds, name: current.value.upload.filename,
       onProgress,
+      guard: deps.limits && ((source) => checkLimits(source, { ...deps.limits!(), modelMb: modelSizeMb(options.model) }, current.value.upload.filename)),
     });
     await writing;
     await update({ progress: { stage: 'upload', fraction: 0 }, source: result.source });

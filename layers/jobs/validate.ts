@@ -13,6 +13,19 @@ export const AUDIO_CONTENT_TYPES = [
 
 const MODEL_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
+/** Stems per model folder, read once (manifests do not change while a process runs). */
+const stemsByDir = new Map<string, Promise<string[]>>();
+function modelStems(model: string): Promise<string[]> {
+  const dir = locateModel(model);
+  let p = stemsByDir.get(dir);
+  if (!p) {
+    p = readManifest(dir).then((m) => m.stems);
+    p.catch(() => stemsByDir.delete(dir));
+    stemsByDir.set(dir, p);
+  }
+  return p;
+}
+
 export function validateFilename(value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') throw new InvalidRequestError('filename is required');
   if (value.length > 200) throw new InvalidRequestError('filename must be at most 200 characters');
@@ -43,7 +56,7 @@ export async function validateOptions(raw: Record<string, unknown> = {}): Promis
   if (typeof model !== 'string' || !MODEL_ID.test(model)) throw new InvalidRequestError('model must be a model id (lowercase letters, digits, . _ -)');
   let stemsKnown: string[];
   try {
-    stemsKnown = (await readManifest(locateModel(model))).stems;
+    stemsKnown = await modelStems(model);
   } catch (err) {
     if (err instanceof ModelNotFoundError) throw new InvalidRequestError(err.message, { cause: err });
     throw err;

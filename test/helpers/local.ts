@@ -1,21 +1,54 @@
 /** Starts the local stack on ephemeral ports with a small test model installed as `tiny`. */
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { cpSync, mkdirSync } from 'node:fs';
+import { vi } from 'vitest';
+import type { Job } from '../../layers/jobs/job.js';
 import path from 'node:path';
 import type { StaticSite } from '../../local/http-api.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { tmpDir, writeGainModel } from './models.js';
 
-export async function startTestStack(opts: { concurrency?: number; site?: StaticSite } = {}): Promise<LocalStack> {
+export async function startTestStack(opts: { concurrency?: number; site?: StaticSite; env?: Record<string, string>; separateTimeoutSeconds?: number; retryDelayMs?: number } = {}): Promise<LocalStack> {
   const models = tmpDir('models');
   const src = writeGainModel({ id: 'tiny', gains: { vocals: 2, accompaniment: 1 }, residualStem: 'accompaniment', highBand: 'residual' });
   mkdirSync(path.join(models, 'tiny'));
   cpSync(src, path.join(models, 'tiny'), { recursive: true });
+  // each stack gets fresh handler modules: their clients are created at module scope, as in Lambda,
+  // so a module loaded for an earlier stack would still point at that stack's S3 server
+  vi.resetModules();
+  // settings a previous stack in this process may have changed
+  delete process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE;
   return startLocalStack({
     port: 0,
     dataDir: tmpDir('local-data'),
     concurrency: opts.concurrency ?? 1,
-    retryDelayMs: 100,
-    env: { STEMS_MODELS_DIR: models, STEMS_DEFAULT_MODEL: 'tiny', STEMS_THREADS: '2' },
+    retryDelayMs: opts.retryDelayMs ?? 100,
+    separateTimeoutSeconds: opts.separateTimeoutSeconds,
+    env: {
+      STEMS_MODELS_DIR: models, STEMS_DEFAULT_MODEL: 'tiny', STEMS_THREADS: '2',
+      STEMS_MAX_DURATION_S: '1200', STEMS_JOB_LEASE_SECONDS: '900', STEMS_MAX_UPLOAD_BYTES: String(200 * 1024 * 1024),
+      ...opts.env,
+    },
     site: opts.site,
   });
+}
+
+/** An SDK client for the local stack's S3 server, as a batch user would have. */
+export function localS3Client(stack: LocalStack): S3Client {
+  return new S3Client({ region: 'us-east-1', endpoint: stack.s3Endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+}
+
+export async function keysUnder(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const r = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return (r.Contents ?? []).map((o) => o.Key!).sort();
+}
+
+/** The job record created for an upload key (batch or API), read straight from the bucket. */
+export async function jobRecordFor(s3: S3Client, bucket: string, uploadKey: string): Promise<Job | undefined> {
+  for (const key of await keysUnder(s3, bucket, 'jobs/')) {
+    const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const job = JSON.parse(await r.Body!.transformToString()) as Job;
+    if (job.upload.key === uploadKey) return job;
+  }
+  return undefined;
 }
