@@ -4,7 +4,8 @@
  */
 import path from 'node:path';
 import { readPositiveNumber } from '../layers/core/env.js';
-import { pageConfig } from './page-config.js';
+import { defaultModelId } from '../models/registry.js';
+import { availableModels, pageConfig } from './page-config.js';
 import { startLocalStack } from './stack.js';
 
 const dataDir = path.resolve(process.env.STEMS_LOCAL_DATA ?? '.local-data');
@@ -24,6 +25,15 @@ console.log(`Stem Splitter is running locally.
   data folder   ${dataDir}
 From a shell:  npx stem-splitter submit song.mp3 --api ${stack.apiUrl} --out stems/
 Ctrl-C stops it.`);
+
+const models = await availableModels();
+if (!models.some((m) => m.default)) {
+  console.warn(`
+Note: the default model "${defaultModelId()}" is not available on this machine, so jobs that name no model will fail.
+Install a published one and make it the default:  npm run models:fetch -- spleeter-2stems
+then:  STEMS_DEFAULT_MODEL=spleeter-2stems npm start
+Available now: ${models.map((m) => m.id).join(', ') || 'none'}`);
+}
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
