@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 300_000,
     // onnxruntime and ffmpeg use the cores; one test file at a time keeps timings honest on 2 cores
     fileParallelism: false,
+    // the functions' INFO logs are for operators; tests that read them turn them back on
+    env: { POWERTOOLS_LOG_LEVEL: 'WARN' },
   },
 });

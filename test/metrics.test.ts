@@ -52,6 +52,7 @@ let records: Emf[];
 const logs: string[] = [];
 
 beforeAll(async () => {
+  process.env.POWERTOOLS_LOG_LEVEL = 'INFO'; // this file reads the functions' job log lines
   stack = await startTestStack();
   // capture the functions' log lines too (the EMF lines never reach stdout: the stack collects them)
   const write = process.stdout.write;
