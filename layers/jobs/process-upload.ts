@@ -148,9 +148,15 @@ async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps): Pr
   let lastWrite = 0;
   let lastStage: ProgressStage | undefined;
   let writing: Promise<void> = Promise.resolve();
-  const update = (patch: Partial<Job>) => {
+  /** Writes go one after another, each on the version the previous one produced. */
+  const update = (patch: Partial<Job>, bestEffort = false) => {
     writing = writing.then(async () => {
-      current = await deps.jobs.replace({ ...current.value, ...patch }, current.etag);
+      try {
+        current = await deps.jobs.replace({ ...current.value, ...patch }, current.etag);
+      } catch (err) {
+        // a lost progress write is harmless, unless it means another worker took the job over
+        if (!bestEffort || err instanceof ConflictError) throw err;
+      }
     });
     return writing;
   };
@@ -159,7 +165,7 @@ async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps): Pr
     if (stage === lastStage && now - lastWrite < PROGRESS_INTERVAL_MS) return;
     lastStage = stage;
     lastWrite = now;
-    void update({ progress: { stage, fraction } }).catch(() => {}); // a lost progress write is harmless; a lost claim surfaces below
+    void update({ progress: { stage, fraction } }, true).catch(() => {}); // a lost claim surfaces at the next write
   };
 
   const log = (message: string, extra: Record<string, unknown> = {}) => deps.logger?.info(message, { jobId: id, ...extra });
