@@ -13,7 +13,7 @@ import type { LocalStack } from '../local/stack.js';
 import { pageConfig } from '../local/page-config.js';
 import { startTestStack } from './helpers/local.js';
 import { tmpDir } from './helpers/models.js';
-import { writeMusicWav } from './helpers/signals.js';
+import { ffmpeg as ffmpegFile, writeMusicWav } from './helpers/signals.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const shots = path.resolve('test-artifacts', 'web');
@@ -28,7 +28,10 @@ beforeAll(async () => {
   if (!hasBrowser) return;
   mkdirSync(shots, { recursive: true });
   await build({ configFile: path.resolve('web/vite.config.ts'), logLevel: 'warn' });
-  stack = await startTestStack({ site: { dir: path.resolve('dist/web'), generated: { '/config.json': pageConfig } } });
+  stack = await startTestStack({
+    site: { dir: path.resolve('dist/web'), generated: { '/config.json': pageConfig } },
+    env: { STEMS_MAX_UPLOAD_BYTES: String(4 * 1024 * 1024), STEMS_MAX_DURATION_S: '20' },
+  });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -101,6 +104,37 @@ describe.skipIf(!hasBrowser)('upload page', () => {
     await expect.poll(() => page.textContent('#status')).toMatch(/notes\.txt is not an audio file/);
     expect(await page.getAttribute('#status', 'class')).toBe('error');
     await page.screenshot({ path: path.join(shots, '4-wrong-type.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('refuses a file over the size limit, and one over the duration limit, before uploading', async () => {
+    const page = await open();
+    await page.setInputFiles('#file', writeMusicWav(dir, 'big.wav', 30)); // 10.6 MB of float WAV
+    await page.click('#start');
+    await expect.poll(() => page.textContent('#status')).toMatch(/big\.wav is 10 MB; the limit is 4 MB/);
+    const long = ffmpegFile(writeMusicWav(dir, 'long-src.wav', 25), path.join(dir, 'long.wav'), ['-ac', '1', '-ar', '8000', '-c:a', 'pcm_s16le']);
+    await page.setInputFiles('#file', long);
+    await page.click('#start');
+    await expect.poll(() => page.textContent('#status')).toMatch(/long\.wav lasts 25 s; the limit is 20 s/);
+    await page.close();
+  });
+
+  it('offers a retry when the connection drops during the upload, and the retry completes', async () => {
+    const page = await open();
+    let dropped = 0;
+    await page.route(`${stack.s3Endpoint}/**`, async (route) => {
+      if (route.request().method() === 'POST' && dropped++ === 0) return route.abort('internetdisconnected');
+      return route.continue();
+    });
+    await page.setInputFiles('#file', writeMusicWav(dir, 'flaky.wav', 2));
+    await page.click('#start');
+    await expect.poll(() => page.textContent('#status')).toMatch(/Upload interrupted/);
+    expect(await page.isVisible('#retry')).toBe(true);
+    await page.screenshot({ path: path.join(shots, '6-upload-interrupted.png'), fullPage: true });
+    await page.click('#retry');
+    await page.waitForSelector('body[data-ready=true]', { timeout: 60_000 });
+    expect(await page.textContent('#status')).toMatch(/^Done: flaky\.wav/);
+    expect(dropped).toBe(2);
     await page.close();
   });
 

@@ -30,6 +30,7 @@ function contentTypeOf(file: File): string | undefined {
 }
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
+const duration = (s: number) => (s < 120 ? `${Math.round(s)} s` : `${Math.round(s / 60)} min`);
 
 /** Duration from the browser's own decoder, to refuse songs that are too long before uploading. */
 function durationOf(file: File): Promise<number | undefined> {
@@ -51,7 +52,7 @@ async function check(file: File): Promise<string | undefined> {
   if (file.size > config.maxUploadBytes) return `${file.name} is ${mb(file.size)}; the limit is ${mb(config.maxUploadBytes)}`;
   const seconds = await durationOf(file);
   if (seconds !== undefined && seconds > config.maxDurationSeconds) {
-    return `${file.name} lasts ${Math.round(seconds / 60)} min; the limit is ${Math.round(config.maxDurationSeconds / 60)} min`;
+    return `${file.name} lasts ${duration(seconds)}; the limit is ${duration(config.maxDurationSeconds)}`;
   }
   return undefined;
 }
