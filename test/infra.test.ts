@@ -95,7 +95,7 @@ describe('functions', () => {
       ImageConfig: { Command: ['separate.handler'] },
       MemorySize: 6144, Timeout: 900, EphemeralStorage: { Size: 4096 }, ReservedConcurrentExecutions: 10,
       Architectures: ['x86_64'],
-      Environment: { Variables: Match.objectLike({ STEMS_DEFAULT_MODEL: 'spleeter-2stems', STEMS_MAX_DURATION_S: '1200', STEMS_JOB_LEASE_SECONDS: '960' }) },
+      Environment: { Variables: Match.objectLike({ STEMS_DEFAULT_MODEL: 'default', STEMS_MAX_DURATION_S: '1200', STEMS_JOB_LEASE_SECONDS: '960' }) },
     });
   });
 

@@ -6,9 +6,9 @@ export interface StemSplitterConfig {
   readonly maxUploadBytes: number;
   /** @default 1200 (20 minutes) */
   readonly maxDurationSeconds: number;
-  /** Model used when a job names none. @default 'spleeter-2stems' */
+  /** Model used when a job names none. @default 'default' (committed in models/default) */
   readonly defaultModel: string;
-  /** Registry models baked into the image. @default ['spleeter-2stems'] */
+  /** Registry models to download into the image at build time, besides the committed ones. @default [] */
   readonly bakedModels: string[];
   /** @default 'x86_64' */
   readonly architecture: 'x86_64' | 'arm64';
@@ -36,8 +36,8 @@ export const DEFAULT_CONFIG: StemSplitterConfig = {
   allowedOrigins: ['http://localhost:3000'],
   maxUploadBytes: 200 * 1024 * 1024,
   maxDurationSeconds: 1200,
-  defaultModel: 'spleeter-2stems',
-  bakedModels: ['spleeter-2stems'],
+  defaultModel: 'default',
+  bakedModels: [],
   architecture: 'x86_64',
   separateMemoryMb: 4096,
   separateTimeoutSeconds: 900,

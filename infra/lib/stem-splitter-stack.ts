@@ -56,7 +56,8 @@ export class StemSplitterStack extends Stack {
         apiUrl: this.api.api.apiEndpoint,
         maxUploadBytes: config.maxUploadBytes,
         maxDurationSeconds: config.maxDurationSeconds,
-        models: config.bakedModels.map((id) => ({ id, description: '', stems: modelStems(id), default: id === config.defaultModel })),
+        models: [...new Set([config.defaultModel, ...config.bakedModels])]
+          .map((id) => ({ id, description: '', stems: modelStems(id), default: id === config.defaultModel })),
       },
     });
     this.observability = new StemsObservability(this, 'Observability', {
