@@ -9,7 +9,7 @@ import { cpSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Job } from '../layers/jobs/job.js';
-import { encodeEventKey } from '../layers/storage/s3.js';
+import { s3EventRecord } from './helpers/local.js';
 import { startLocalS3, type LocalS3 } from '../local/s3-server.js';
 import { tmpDir, writeGainModel } from './helpers/models.js';
 import { writeMusicWav } from './helpers/signals.js';
@@ -51,10 +51,7 @@ it('a worker killed mid-separation leaves the job to the retry, which completes 
   const key = 'uploads/crash/long song.wav';
   const body = readFileSync(writeMusicWav(tmpDir('crash-in'), 'long.wav', 60));
   const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-  const event = { Records: [{
-    eventVersion: '2.1', eventSource: 'aws:s3', awsRegion: 'us-east-1', eventTime: new Date().toISOString(), eventName: 'ObjectCreated:Put',
-    s3: { s3SchemaVersion: '1.0', configurationId: 'uploads', bucket: { name: bucket, arn: '' }, object: { key: encodeEventKey(key), size: body.length, eTag: put.ETag!.replace(/"/g, ''), sequencer: '0' } },
-  }] };
+  const event = { Records: [s3EventRecord(bucket, key, body.length, put.ETag!)] };
 
   const first = worker(event);
   const exited = new Promise((r) => first.on('exit', r));

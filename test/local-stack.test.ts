@@ -4,7 +4,6 @@
  * garbage uploads.
  */
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { S3EventRecord } from 'aws-lambda';
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
@@ -12,8 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJob, download, getStatus, unzip, uploadFile, waitForJob } from '../cli/api-client.js';
 import type { LocalStack } from '../local/stack.js';
-import { encodeEventKey } from '../layers/storage/s3.js';
-import { startTestStack } from './helpers/local.js';
+import { s3EventRecord, startTestStack } from './helpers/local.js';
 import { tmpDir } from './helpers/models.js';
 import { writeMusicWav } from './helpers/signals.js';
 import { readWav } from './helpers/wav.js';
@@ -116,11 +114,7 @@ describe('batch flow', () => {
     const put = await s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: key, Body: readFileSync(writeMusicWav(dir, 'dup.wav', 30)) }));
     const head = { ContentLength: readFileSync(path.join(dir, 'dup.wav')).length, ETag: put.ETag! };
     // two more deliveries of the same event while S3's own is in flight (concurrency 2)
-    const record = {
-      eventVersion: '2.1', eventSource: 'aws:s3', awsRegion: 'us-east-1', eventTime: new Date().toISOString(), eventName: 'ObjectCreated:Put',
-      s3: { s3SchemaVersion: '1.0', configurationId: 'uploads', bucket: { name: stack.bucket, arn: '' },
-        object: { key: encodeEventKey(key), size: head.ContentLength!, eTag: head.ETag!.replace(/"/g, ''), sequencer: '0' } },
-    } as unknown as S3EventRecord;
+    const record = s3EventRecord(stack.bucket, key, head.ContentLength!, head.ETag!);
     stack.events.push(record);
     stack.events.push(record);
     await stack.events.idle();

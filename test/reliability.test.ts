@@ -5,16 +5,14 @@
  * maps each case to its test.
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { S3EventRecord } from 'aws-lambda';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJob, getStatus, uploadFile, waitForJob } from '../cli/api-client.js';
 import type { Job } from '../layers/jobs/job.js';
-import { encodeEventKey } from '../layers/storage/s3.js';
 import type { LocalStack } from '../local/stack.js';
 import { FaultProxy } from './helpers/fault-proxy.js';
-import { jobRecordFor, keysUnder, localS3Client, startTestStack } from './helpers/local.js';
+import { jobRecordFor, keysUnder, localS3Client, s3EventRecord, startTestStack } from './helpers/local.js';
 import { tmpDir } from './helpers/models.js';
 import { ffmpeg, sineFile, writeMusicWav } from './helpers/signals.js';
 import { writeWav } from './helpers/wav.js';
@@ -29,13 +27,6 @@ function wavHeader(dataBytes: number, rate = 44100, channels = 2): Buffer {
   h.writeUInt32LE(rate * channels * 2, 28); h.writeUInt16LE(channels * 2, 32); h.writeUInt16LE(16, 34);
   h.write('data', 36); h.writeUInt32LE(dataBytes, 40);
   return h;
-}
-
-function recordFor(bucket: string, key: string, size: number, etag: string): S3EventRecord {
-  return {
-    eventVersion: '2.1', eventSource: 'aws:s3', awsRegion: 'us-east-1', eventTime: new Date().toISOString(), eventName: 'ObjectCreated:Put',
-    s3: { s3SchemaVersion: '1.0', configurationId: 'uploads', bucket: { name: bucket, arn: '' }, object: { key: encodeEventKey(key), size, eTag: etag.replace(/"/g, ''), sequencer: '0' } },
-  } as unknown as S3EventRecord;
 }
 
 describe('bad input matrix', () => {
@@ -141,7 +132,7 @@ describe('duplicates and concurrency', () => {
       const key = `uploads/${job.jobId}/twice.wav`;
       const before = await jobRecordFor(s3, stack.bucket, key);
       // the same delivery, much later
-      stack.events.push(recordFor(stack.bucket, key, before!.upload.bytes!, before!.upload.etag!));
+      stack.events.push(s3EventRecord(stack.bucket, key, before!.upload.bytes!, before!.upload.etag!));
       // the presigned form used again with other bytes of the same size
       const other = path.join(dir, 'twice-other.wav');
       const bytes = readFileSync(file);
@@ -230,7 +221,7 @@ describe('S3 faults between the functions and storage', () => {
     const done = await jobRecordFor(s3, stack.bucket, key);
     const stuck = { ...done!, state: 'processing' as const, leaseUntil: new Date(Date.now() + 1500).toISOString(), result: undefined };
     await s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: `jobs/${done!.id}.json`, Body: JSON.stringify(stuck) }));
-    const record = recordFor(stack.bucket, key, readFileSync(path.join(dir, 'stuck.wav')).length, put.ETag!);
+    const record = s3EventRecord(stack.bucket, key, readFileSync(path.join(dir, 'stuck.wav')).length, put.ETag!);
     stack.events.push(record); // a redelivery while the lease holds is left to the (presumed live) owner
     await stack.events.idle();
     expect((await jobRecordFor(s3, stack.bucket, key))!.state).toBe('processing');

@@ -2,7 +2,9 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { cpSync, mkdirSync } from 'node:fs';
 import { vi } from 'vitest';
+import type { S3EventRecord } from 'aws-lambda';
 import type { Job } from '../../layers/jobs/job.js';
+import { encodeEventKey } from '../../layers/storage/s3.js';
 import path from 'node:path';
 import type { StaticSite } from '../../local/http-api.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
@@ -51,4 +53,12 @@ export async function jobRecordFor(s3: S3Client, bucket: string, uploadKey: stri
     if (job.upload.key === uploadKey) return job;
   }
   return undefined;
+}
+
+/** An S3 ObjectCreated record as S3 delivers it (key URL-encoded with '+' for spaces, ETag unquoted). */
+export function s3EventRecord(bucket: string, key: string, size: number, etag: string): S3EventRecord {
+  return {
+    eventVersion: '2.1', eventSource: 'aws:s3', awsRegion: 'us-east-1', eventTime: new Date().toISOString(), eventName: 'ObjectCreated:Put',
+    s3: { s3SchemaVersion: '1.0', configurationId: 'uploads', bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` }, object: { key: encodeEventKey(key), size, eTag: etag.replace(/"/g, ''), sequencer: '0' } },
+  } as unknown as S3EventRecord;
 }
