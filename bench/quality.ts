@@ -18,7 +18,7 @@ import { loadModel } from '../layers/engine/load-model.js';
 import { separateFile } from '../layers/engine/separate-file.js';
 import { FrameTransform, steadyWindowSquareSum } from '../layers/engine/stft.js';
 import { defaultModelId } from '../models/registry.js';
-import { readWav } from '../test/helpers/wav.js';
+import { readWav, sdr } from '../test/helpers/wav.js';
 
 const exec = promisify(execFile);
 const opt = (name: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : undefined; };
@@ -35,18 +35,6 @@ async function decodeStream(file: string, stream: number): Promise<Float32Array>
   const { stdout } = await exec(ffmpegBinary(), ['-v', 'error', '-i', file, '-map', `0:${stream}`, '-ac', '2', '-ar', '44100', '-f', 'f32le', 'pipe:1'],
     { encoding: 'buffer', maxBuffer: 1 << 30 });
   return new Float32Array(stdout.buffer.slice(stdout.byteOffset, stdout.byteOffset + stdout.byteLength));
-}
-
-export function sdr(ref: Float32Array, est: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const s = ref[i];
-    const e = i < est.length ? est[i] : 0;
-    num += s * s;
-    den += (s - e) * (s - e);
-  }
-  return 10 * Math.log10((num + 1e-9) / (den + 1e-9));
 }
 
 /** What a model stem is measured against: itself, or the sum of the targets it stands for. */

@@ -3,13 +3,12 @@
  * event is delivered again completes correctly: the handler runs in real child processes against
  * the local S3 server; the second one takes the job over once the first one's lease has run out.
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Job } from '../layers/jobs/job.js';
-import { s3EventRecord } from './helpers/local.js';
+import { jobRecordFor, s3EventRecord } from './helpers/local.js';
 import { startLocalS3, type LocalS3 } from '../local/s3-server.js';
 import { tmpDir, writeGainModel } from './helpers/models.js';
 import { writeMusicWav } from './helpers/signals.js';
@@ -38,14 +37,7 @@ function worker(event: object): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env, stdio: 'ignore' });
 }
 
-async function jobFor(key: string): Promise<Job | undefined> {
-  const list = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'jobs/' }));
-  for (const o of list.Contents ?? []) {
-    const job = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }))).Body!.transformToString()) as Job;
-    if (job.upload.key === key) return job;
-  }
-  return undefined;
-}
+const jobFor = (key: string) => jobRecordFor(s3, bucket, key);
 
 it('a worker killed mid-separation leaves the job to the retry, which completes it', async () => {
   const key = 'uploads/crash/long song.wav';

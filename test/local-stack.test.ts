@@ -3,7 +3,7 @@
  * follows, the batch flow of dropping files into uploads/, duplicate deliveries, awkward keys and
  * garbage uploads.
  */
-import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJob, download, getStatus, unzip, uploadFile, waitForJob } from '../cli/api-client.js';
 import type { LocalStack } from '../local/stack.js';
-import { s3EventRecord, startTestStack } from './helpers/local.js';
+import { jobRecordFor, keysUnder, localS3Client, s3EventRecord, startTestStack } from './helpers/local.js';
 import { tmpDir } from './helpers/models.js';
 import { writeMusicWav } from './helpers/signals.js';
 import { readWav } from './helpers/wav.js';
@@ -23,23 +23,16 @@ const dir = tmpDir('stack');
 
 beforeAll(async () => {
   stack = await startTestStack({ concurrency: 2 });
-  s3 = new S3Client({ region: 'us-east-1', endpoint: stack.s3Endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  s3 = localS3Client(stack);
 });
 afterAll(() => stack?.close());
 
-async function keysUnder(prefix: string): Promise<string[]> {
-  const r = await s3.send(new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: prefix }));
-  return (r.Contents ?? []).map((o) => o.Key!).sort();
-}
+const keys = (prefix: string) => keysUnder(s3, stack.bucket, prefix);
 
+/** The job of an upload key, with its status as the API reports it. */
 async function jobFor(uploadKey: string) {
-  for (const key of await keysUnder('jobs/')) {
-    const id = key.slice('jobs/'.length, -'.json'.length);
-    const s = await getStatus(stack.apiUrl, id).catch(() => undefined);
-    const raw = JSON.parse(await (await fetch(`${stack.s3Endpoint}/${stack.bucket}/${key}`)).text().catch(() => '{}'));
-    if (raw.upload?.key === uploadKey) return { id, status: s! };
-  }
-  return undefined;
+  const job = await jobRecordFor(s3, stack.bucket, uploadKey);
+  return job && { id: job.id, status: await getStatus(stack.apiUrl, job.id) };
 }
 
 describe('API flow', () => {
@@ -105,7 +98,7 @@ describe('batch flow', () => {
     const job = await jobFor(key);
     expect(job?.status.state).toBe('done');
     expect(job?.status.options.format).toBe('flac');
-    const results = await keysUnder(`results/${job!.id}/`);
+    const results = await keys(`results/${job!.id}/`);
     expect(results).toEqual([`results/${job!.id}/accompaniment.flac`, `results/${job!.id}/one-stems.zip`, `results/${job!.id}/vocals.flac`]);
   });
 
@@ -122,7 +115,7 @@ describe('batch flow', () => {
     expect(job?.status.state).toBe('done');
     const raw = JSON.parse(await (await fetch(`${stack.s3Endpoint}/${stack.bucket}/jobs/${job!.id}.json`)).text());
     expect(raw.attempts).toBe(1);
-    expect((await keysUnder(`results/${job!.id}/`)).filter((k) => k.endsWith('.zip'))).toHaveLength(1);
+    expect((await keys(`results/${job!.id}/`)).filter((k) => k.endsWith('.zip'))).toHaveLength(1);
     expect(stack.events.failures).toEqual([]);
   });
 
@@ -133,7 +126,7 @@ describe('batch flow', () => {
     const job = await jobFor(key);
     expect(job?.status.state).toBe('done');
     expect(job?.status.file).toBe('my song + ünïcødé 100%.wav');
-    expect(await keysUnder(`results/${job!.id}/`)).toContain(`results/${job!.id}/my song + ünïcødé 100%-stems.zip`);
+    expect(await keys(`results/${job!.id}/`)).toContain(`results/${job!.id}/my song + ünïcødé 100%-stems.zip`);
 
     // and the same through the API
     const apiFile = path.join(dir, 'a + b ü 50%.wav');
@@ -154,8 +147,8 @@ describe('garbage uploads', () => {
     expect(s.state).toBe('failed');
     expect(s.error).toEqual({ code: 'NOT_AUDIO', message: expect.stringMatching(/not really\.mp3 is not an audio file/) });
     expect(s.downloads).toBeUndefined();
-    expect(await keysUnder(`results/${created.jobId}/`)).toEqual([]);
+    expect(await keys(`results/${created.jobId}/`)).toEqual([]);
     // the upload itself is kept: nothing a user sent is lost silently
-    expect(await keysUnder(`uploads/${created.jobId}/`)).toEqual([`uploads/${created.jobId}/not really.mp3`]);
+    expect(await keys(`uploads/${created.jobId}/`)).toEqual([`uploads/${created.jobId}/not really.mp3`]);
   });
 });
