@@ -17,7 +17,7 @@ import { sharedDir } from '../layers/core/env.js';
 import { loadModel } from '../layers/engine/load-model.js';
 import { separateFile } from '../layers/engine/separate-file.js';
 import { FrameTransform, steadyWindowSquareSum } from '../layers/engine/stft.js';
-import { defaultModelId } from '../models/registry.js';
+import { defaultModelId } from '../layers/models/registry.js';
 import { readWav, sdr } from '../test/helpers/wav.js';
 
 const exec = promisify(execFile);

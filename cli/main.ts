@@ -4,7 +4,7 @@
 import cliProgress from 'cli-progress';
 import path from 'node:path';
 import { separateFile } from '../layers/engine/separate-file.js';
-import { defaultModelId, readRegistry } from '../models/registry.js';
+import { defaultModelId, readRegistry } from '../layers/models/registry.js';
 import { parseCommand, USAGE, type SeparateCommand } from './args.js';
 import { submit } from './submit.js';
 

@@ -2,8 +2,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { maxDurationSeconds, modelsInstallDir, readPositiveNumber, ENV } from '../layers/core/env.js';
-import { readManifest } from '../models/manifest.js';
-import { defaultModelId, locateModel, readRegistry } from '../models/registry.js';
+import { readManifest } from '../layers/models/manifest.js';
+import { defaultModelId, locateModel, readRegistry } from '../layers/models/registry.js';
 
 export interface PageModel { id: string; description: string; stems: string[]; default: boolean }
 

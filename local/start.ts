@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { readPositiveNumber } from '../layers/core/env.js';
-import { defaultModelId } from '../models/registry.js';
+import { defaultModelId } from '../layers/models/registry.js';
 import { availableModels, pageConfig } from './page-config.js';
 import { startLocalStack } from './stack.js';
 

@@ -21,7 +21,7 @@ import { separateFile } from '../layers/engine/separate-file.js';
 import { separateStream } from '../layers/engine/separator.js';
 import type { SeparationModel } from '../layers/engine/types.js';
 import { decodeAudio } from '../layers/audio/decode.js';
-import { writeOnnxModel } from '../models/onnx-proto.js';
+import { writeOnnxModel } from '../layers/models/onnx-proto.js';
 import { tmpDir } from './helpers/models.js';
 import { archModelFiles, buildReference, mixtureWav, musdbSongs, runReference, sharedOrSkipReason, type Reference } from './helpers/reference.js';
 import { peak, readWav, sdr } from './helpers/wav.js';

@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelLoadError, ModelNotFoundError } from '../layers/core/errors.js';
 import { loadModel } from '../layers/engine/load-model.js';
 import { sessionCount } from '../layers/engine/ort-sessions.js';
-import { fetchEntry } from '../models/fetch.js';
-import { parseManifest } from '../models/manifest.js';
-import { readOnnxContract } from '../models/onnx-proto.js';
-import { locateModel, readRegistry } from '../models/registry.js';
+import { fetchEntry } from '../layers/models/fetch.js';
+import { parseManifest } from '../layers/models/manifest.js';
+import { readOnnxContract } from '../layers/models/onnx-proto.js';
+import { locateModel, readRegistry } from '../layers/models/registry.js';
 import { tmpDir, writeGainModel } from './helpers/models.js';
 
 const valid = JSON.parse(readFileSync(new URL('../models/manifests/spleeter-2stems.json', import.meta.url), 'utf8'));

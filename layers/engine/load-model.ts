@@ -2,7 +2,7 @@
  * Model id or folder -> ready SeparationModel, memoised per process so every warm call reuses
  * the same ONNX sessions.
  */
-import { defaultModelId, resolveModel, type ResolvedModel } from '../../models/registry.js';
+import { defaultModelId, resolveModel, type ResolvedModel } from '../models/registry.js';
 import { threadCount } from '../core/env.js';
 import { createModel } from './families/index.js';
 import type { SeparationModel } from './types.js';

@@ -24,7 +24,7 @@ import { KEYS } from '../storage/s3.js';
 import { JOB_ID_PATTERN, type Job, type JobOptions } from './job.js';
 import { checkLimits, type RuntimeLimits } from './limits.js';
 import { validateOptions } from './validate.js';
-import { modelSizeMb } from '../../models/registry.js';
+import { modelSizeMb } from '../models/registry.js';
 
 export interface UploadedObject {
   bucket: string;

@@ -1,8 +1,8 @@
 /** Validation of what clients send: every field checked, every error specific. */
 import { parseFormat } from '../audio/encode.js';
 import { InvalidRequestError, ModelNotFoundError } from '../core/errors.js';
-import { readManifest } from '../../models/manifest.js';
-import { defaultModelId, locateModel } from '../../models/registry.js';
+import { readManifest } from '../models/manifest.js';
+import { defaultModelId, locateModel } from '../models/registry.js';
 import type { JobOptions } from './job.js';
 
 /** What browsers and scripts may upload (the presigned policy pins the one given). */

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeOnnxModel, type NodeSpec } from '../../models/onnx-proto.js';
+import { writeOnnxModel, type NodeSpec } from '../../layers/models/onnx-proto.js';
 
 export interface TestModelOptions {
   id?: string;

@@ -2,7 +2,7 @@
  * One module per model family behind the SeparationModel interface; this factory picks it.
  * Adding a family (UVR MDX-Net, HTDemucs) means adding a module and a line here.
  */
-import type { ModelManifest } from '../../../models/manifest.js';
+import type { ModelManifest } from '../../models/manifest.js';
 import { ModelLoadError } from '../../core/errors.js';
 import type { SeparationModel } from '../types.js';
 import { createSpleeterModel } from './spleeter.js';

@@ -5,7 +5,7 @@
  * which sum to one, so stems sum back to the mixture. Files run one after the other, each on all
  * threads: measured on 2 cores, that beats one thread per file run concurrently by ~20%.
  */
-import type { ModelManifest } from '../../../models/manifest.js';
+import type { ModelManifest } from '../../models/manifest.js';
 import { ModelLoadError } from '../../core/errors.js';
 import { getSession, ort } from '../ort-sessions.js';
 import type { InferenceTimings, SeparationModel } from '../types.js';

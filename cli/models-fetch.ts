@@ -1,7 +1,7 @@
 /** `npm run models:fetch -- <id> [...]`: installs registry models with a progress bar. */
 import cliProgress from 'cli-progress';
-import { fetchModel } from './fetch.js';
-import { readRegistry } from './registry.js';
+import { fetchModel } from '../layers/models/fetch.js';
+import { readRegistry } from '../layers/models/registry.js';
 
 const ids = process.argv.slice(2);
 if (ids.length === 0) {

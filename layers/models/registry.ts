@@ -5,14 +5,15 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ENV, cacheDir, modelsInstallDir, readOptional, sharedDir } from '../layers/core/env.js';
-import { ModelLoadError, ModelNotFoundError } from '../layers/core/errors.js';
+import { ENV, cacheDir, modelsInstallDir, readOptional, sharedDir } from '../core/env.js';
+import { ModelLoadError, ModelNotFoundError } from '../core/errors.js';
 import { readManifest, type ModelManifest } from './manifest.js';
 
 const exec = promisify(execFile);
-/** This folder, or where the Lambda image put it (bundled code has no source tree). */
-export const MODELS_ROOT = readOptional(ENV.bundledModelsDir) ?? path.dirname(new URL(import.meta.url).pathname);
+/** The repo's models/ data folder, or where the Lambda image put it (bundled code has no source tree). */
+export const MODELS_ROOT = readOptional(ENV.bundledModelsDir) ?? fileURLToPath(new URL('../../models/', import.meta.url));
 
 export interface RegistryDownload { path: string; url: string; sha256?: string }
 export interface RegistryEntry {

@@ -4,9 +4,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ModelLoadError } from '../layers/core/errors.js';
-import type { HighBandPolicy } from '../layers/engine/types.js';
-import type { StftSettings } from '../layers/engine/stft.js';
+import { ModelLoadError } from '../core/errors.js';
+import type { HighBandPolicy } from '../engine/types.js';
+import type { StftSettings } from '../engine/stft.js';
 
 export interface ModelFile {
   /** Relative to the folder the files live in. */
