@@ -34,7 +34,7 @@ async function ours(input: string, out: string): Promise<Ours & { processWallMs:
 }
 
 const ref = buildReference(shared);
-const arch = archModelFiles(shared);
+const arch = await archModelFiles();
 // warm the page cache for both (model files, input) so neither pays the first read
 await ours(three, path.join(work, 'warm'));
 

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ffmpegBinary } from '../layers/audio/ffmpeg.js';
-import { sharedDir } from '../layers/core/env.js';
+import { enableSharedModels, sharedDir } from '../local/shared-models.js';
 import { loadModel } from '../layers/engine/load-model.js';
 import { separateFile } from '../layers/engine/separate-file.js';
 import { FrameTransform, steadyWindowSquareSum } from '../layers/engine/stft.js';
@@ -23,6 +23,7 @@ import { readWav, sdr } from '../test/helpers/wav.js';
 const exec = promisify(execFile);
 const opt = (name: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : undefined; };
 const dataset = path.resolve(opt('dataset') ?? path.join(sharedDir(), 'datasets', 'musdb18-7', 'test'));
+enableSharedModels();
 const modelId = opt('model') ?? defaultModelId();
 const limit = Number(opt('limit')) || Infinity;
 

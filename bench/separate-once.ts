@@ -1,6 +1,9 @@
 /** One separation in its own process, so peak RSS is this run's alone. Prints one JSON line. */
 import { separateFile } from '../layers/engine/separate-file.js';
 import type { FrameGrid } from '../layers/engine/separator.js';
+import { enableSharedModels } from '../local/shared-models.js';
+
+enableSharedModels();
 
 const [input, out, model, grid, threads] = process.argv.slice(2);
 const t0 = performance.now();

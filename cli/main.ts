@@ -5,6 +5,7 @@ import cliProgress from 'cli-progress';
 import path from 'node:path';
 import { separateFile } from '../layers/engine/separate-file.js';
 import { defaultModelId, readRegistry } from '../layers/models/registry.js';
+import { enableSharedModels } from '../local/shared-models.js';
 import { parseCommand, USAGE, type SeparateCommand } from './args.js';
 import { submit } from './submit.js';
 
@@ -39,6 +40,7 @@ async function separate(cmd: SeparateCommand): Promise<void> {
 
 async function main(argv: string[]): Promise<void> {
   const cmd = parseCommand(argv);
+  enableSharedModels();
   switch (cmd.command) {
     case 'help':
       console.log(USAGE);

@@ -13,6 +13,7 @@ import { createHttpApi, lambdaContext, type HttpHandler, type Route, type Static
 import { captureEmf } from './emf-capture.js';
 import { EventDispatcher } from './s3-events.js';
 import { startLocalS3 } from './s3-server.js';
+import { enableSharedModels } from './shared-models.js';
 
 export interface LocalStackOptions {
   /** HTTP port (0: ephemeral). */
@@ -44,6 +45,7 @@ export interface LocalStack {
 
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
   const bucket = opts.bucket ?? 'stem-splitter-local';
+  enableSharedModels();
   mkdirSync(path.join(opts.dataDir, 's3'), { recursive: true });
   const handlers: Record<string, HttpHandler> = {};
   const routes: Route[] = [

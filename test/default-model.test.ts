@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeAudio } from '../layers/audio/decode.js';
 import { separateFile } from '../layers/engine/separate-file.js';
-import { musdbSongs, sharedOrSkipReason } from './helpers/reference.js';
+import { musdbSongs, sharedForTests } from './helpers/reference.js';
 import { tmpDir } from './helpers/models.js';
 import { ffmpeg, writeMusicWav } from './helpers/signals.js';
 import { readWav } from './helpers/wav.js';
@@ -55,7 +55,7 @@ describe('default model', () => {
     for (const s of r.stems) expect(Math.abs(await frames(s.file) - 2 * 44100)).toBeLessThan(64);
   });
 
-  const { dir: shared } = sharedOrSkipReason();
+  const shared = sharedForTests();
   it.skipIf(!shared)('puts little in the vocal stem of a song without vocals', async () => {
     // an instrumental: the drums + bass + other streams of a MUSDB test clip, without its vocals
     const song = musdbSongs(shared!)[1];

@@ -23,11 +23,10 @@ import type { SeparationModel } from '../layers/engine/types.js';
 import { decodeAudio } from '../layers/audio/decode.js';
 import { writeOnnxModel } from '../layers/models/onnx-proto.js';
 import { tmpDir } from './helpers/models.js';
-import { archModelFiles, buildReference, mixtureWav, musdbSongs, runReference, sharedOrSkipReason, type Reference } from './helpers/reference.js';
+import { archModelFiles, buildReference, mixtureWav, musdbSongs, runReference, sharedForTests, type Reference } from './helpers/reference.js';
 import { peak, readWav, sdr } from './helpers/wav.js';
 
-const { dir: shared, reason } = sharedOrSkipReason();
-if (reason) console.warn(reason);
+const shared = sharedForTests();
 const N_FFT = 4096;
 const STEMS = ['vocals', 'accompaniment'];
 
@@ -94,7 +93,7 @@ describe.skipIf(!shared)('fidelity to the sherpa-onnx reference', () => {
 
   beforeAll(async () => {
     ref = buildReference(shared!);
-    arch = archModelFiles(shared!);
+    arch = await archModelFiles();
     const songs = musdbSongs(shared!);
     inputs.song = await mixtureWav([songs[0]], path.join(work, 'song.wav'));
     // 27 clips of ~7 s: a little over 3 minutes

@@ -13,12 +13,12 @@ import type { LocalStack } from '../local/stack.js';
 import { pageConfig } from '../local/page-config.js';
 import { startTestStack } from './helpers/local.js';
 import { tmpDir } from './helpers/models.js';
+import { hasPrerequisite } from './helpers/prerequisites.js';
 import { ffmpeg as ffmpegFile, writeMusicWav } from './helpers/signals.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const shots = path.resolve('test-artifacts', 'web');
-const hasBrowser = existsSync(CHROMIUM);
-if (!hasBrowser) console.warn(`no browser at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH): page tests skipped`);
+const hasBrowser = hasPrerequisite(existsSync(CHROMIUM), `no browser at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
 
 let stack: LocalStack;
 let browser: Browser;

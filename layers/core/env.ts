@@ -112,9 +112,3 @@ export function serviceConfig(env: Env = process.env): ServiceConfig {
     minRealTimeFactor: readPositiveNumber(ENV.minRealTimeFactor, 4, env),
   };
 }
-
-/** `../shared` next to the repo unless STEMS_SHARED_DIR says otherwise. */
-export function sharedDir(env: Env = process.env): string {
-  const here = path.dirname(new URL(import.meta.url).pathname);
-  return readString(ENV.sharedDir, path.resolve(here, '../../../shared'), env);
-}

@@ -2,16 +2,13 @@
  * Where models come from: bundled folders in this repo (`models/<id>/model.json`), models that
  * `npm run models:fetch` installed, or any folder holding a model.json.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { ENV, cacheDir, modelsInstallDir, readOptional, sharedDir } from '../core/env.js';
+import { ENV, modelsInstallDir, readOptional } from '../core/env.js';
 import { ModelLoadError, ModelNotFoundError } from '../core/errors.js';
 import { readManifest, type ModelManifest } from './manifest.js';
 
-const exec = promisify(execFile);
 /** The repo's models/ data folder, or where the Lambda image put it (bundled code has no source tree). */
 export const MODELS_ROOT = readOptional(ENV.bundledModelsDir) ?? fileURLToPath(new URL('../../models/', import.meta.url));
 
@@ -66,21 +63,28 @@ export function locateModel(idOrPath: string): string {
   throw new ModelNotFoundError(`unknown model "${idOrPath}" (known: ${known}; or give a folder holding model.json)`);
 }
 
-/** Runs the shared unpack script (idempotent, checksummed) and returns the folder it filled. */
-async function unpackShared(m: ModelManifest): Promise<string> {
-  const script = path.join(sharedDir(), m.filesFrom!.sharedUnpack);
-  if (!existsSync(script)) {
-    throw new ModelLoadError(`model ${m.id} needs the shared folder: ${script} not found (set ${ENV.sharedDir})`);
-  }
-  const out = path.join(cacheDir(), m.id);
-  const { stdout } = await exec('bash', [script, out]);
-  return stdout.trim().split('\n').pop() || out;
+/**
+ * Where a manifest's `filesFrom` files come from. Only development entry points (local mode,
+ * CLI, tests, benchmarks) install a provider (local/shared-models.ts), so the Lambda bundle
+ * carries no shared-folder code and refuses such models with a clear error.
+ */
+export type ExternalFilesProvider = (m: ModelManifest) => Promise<string>;
+let externalFiles: ExternalFilesProvider | undefined;
+
+export function useExternalModelFiles(provider: ExternalFilesProvider): void {
+  externalFiles = provider;
+}
+
+function filesDirOf(m: ModelManifest, dir: string): Promise<string> | string {
+  if (!m.filesFrom) return dir;
+  if (!externalFiles) throw new ModelLoadError(`model ${m.id} takes its files from the project's shared folder, which this installation does not use`);
+  return externalFiles(m);
 }
 
 export async function resolveModel(idOrPath: string): Promise<ResolvedModel> {
   const dir = locateModel(idOrPath);
   const manifest = await readManifest(dir);
-  const filesDir = manifest.filesFrom ? await unpackShared(manifest) : dir;
+  const filesDir = await filesDirOf(manifest, dir);
   for (const f of manifest.files) {
     if (!existsSync(path.join(filesDir, f.path))) {
       throw new ModelLoadError(`model ${manifest.id}: file ${f.path} missing from ${filesDir}`);

@@ -7,7 +7,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ffmpegBinary } from '../../layers/audio/ffmpeg.js';
-import { cacheDir, sharedDir } from '../../layers/core/env.js';
+import { cacheDir } from '../../layers/core/env.js';
+import { sharedDir, unpackSharedModel } from '../../local/shared-models.js';
+import { hasPrerequisite } from './prerequisites.js';
 
 const exec = promisify(execFile);
 
@@ -15,9 +17,15 @@ const exec = promisify(execFile);
 export function sharedOrSkipReason(): { dir?: string; reason?: string } {
   const dir = sharedDir();
   if (!existsSync(path.join(dir, 'tools', 'sherpa-reference', 'build.sh'))) {
-    return { reason: `shared folder not found at ${dir} (set STEMS_SHARED_DIR): reference checks skipped` };
+    return { reason: `shared folder not found at ${dir} (set STEMS_SHARED_DIR)` };
   }
   return { dir };
+}
+
+/** The shared folder for a test file: skipped without it locally, a failure under CI=true. */
+export function sharedForTests(): string | undefined {
+  const { dir, reason } = sharedOrSkipReason();
+  return hasPrerequisite(dir !== undefined, reason ?? '') ? dir : undefined;
 }
 
 export interface Reference { bin: string; shim: string; libDir: string }
@@ -81,7 +89,7 @@ export async function mixtureWav(songs: string[], out: string): Promise<string> 
 }
 
 /** The shared architecture models, unpacked and checksummed by the shared script. */
-export function archModelFiles(shared: string): { vocals: string; accompaniment: string } {
-  const dir = execFileSync('bash', [path.join(shared, 'models', 'spleeter-2stems-arch', 'unpack.sh'), path.join(cacheDir(), 'spleeter-2stems-arch')]).toString().trim().split('\n').pop()!;
+export async function archModelFiles(): Promise<{ vocals: string; accompaniment: string }> {
+  const dir = await unpackSharedModel('models/spleeter-2stems-arch/unpack.sh', 'spleeter-2stems-arch');
   return { vocals: path.join(dir, 'vocals.onnx'), accompaniment: path.join(dir, 'accompaniment.onnx') };
 }
