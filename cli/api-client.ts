@@ -9,16 +9,10 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
-import type { CreateJobResponse } from '../layers/jobs/create-job.js';
-import type { JobStatus } from '../layers/jobs/job-status.js';
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.mp3': 'audio/mpeg', '.wav': 'audio/wav', '.flac': 'audio/flac', '.ogg': 'audio/ogg', '.opus': 'audio/opus',
-  '.m4a': 'audio/mp4', '.mp4': 'audio/mp4', '.aac': 'audio/aac', '.aif': 'audio/aiff', '.aiff': 'audio/aiff', '.webm': 'audio/webm',
-};
+import { contentTypeForName, jobStatusPath, ROUTES, type ApiErrorBody, type CreateJobRequest, type CreateJobResponse, type JobOptionsRequest, type JobStatusResponse as JobStatus } from '../layers/contracts/index.js';
 
 export function contentTypeFor(file: string): string {
-  return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+  return contentTypeForName(file) ?? 'application/octet-stream';
 }
 
 export class ApiError extends Error {
@@ -28,17 +22,18 @@ export class ApiError extends Error {
 }
 
 async function asJson<T>(res: Response): Promise<T> {
-  const body = await res.json().catch(() => ({})) as { error?: { code: string; message: string } };
+  const body = await res.json().catch(() => ({})) as Partial<ApiErrorBody>;
   if (!res.ok) throw new ApiError(res.status, body.error?.code ?? 'HTTP_ERROR', body.error?.message ?? `HTTP ${res.status}`);
   return body as T;
 }
 
-export async function createJob(api: string, file: string, options: Record<string, unknown> = {}): Promise<CreateJobResponse> {
+export async function createJob(api: string, file: string, options: JobOptionsRequest = {}): Promise<CreateJobResponse> {
   const { size } = await stat(file);
-  const res = await fetch(new URL('/jobs', api), {
-    method: 'POST',
+  const request: CreateJobRequest = { filename: path.basename(file), contentType: contentTypeFor(file), bytes: size, options };
+  const res = await fetch(new URL(ROUTES.createJob.path, api), {
+    method: ROUTES.createJob.method,
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ filename: path.basename(file), contentType: contentTypeFor(file), bytes: size, options }),
+    body: JSON.stringify(request),
   });
   return asJson<CreateJobResponse>(res);
 }
@@ -53,7 +48,7 @@ export async function uploadFile(upload: CreateJobResponse['upload'], file: stri
 }
 
 export async function getStatus(api: string, jobId: string): Promise<JobStatus> {
-  return asJson<JobStatus>(await fetch(new URL(`/jobs/${encodeURIComponent(jobId)}`, api)));
+  return asJson<JobStatus>(await fetch(new URL(jobStatusPath(jobId), api)));
 }
 
 export async function waitForJob(api: string, jobId: string, opts: { intervalMs?: number; timeoutMs?: number; onStatus?: (s: JobStatus) => void } = {}): Promise<JobStatus> {

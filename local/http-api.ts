@@ -7,10 +7,18 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
+import { routeKey, type Route as ContractRoute } from '../layers/contracts/api.js';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 
 export interface Route { method: string; pattern: RegExp; routeKey: string; params: string[]; functionName: string; handler: () => HttpHandler }
+
+/** A contract route as API Gateway matches it: `{name}` is one path segment. */
+export function localRoute(r: ContractRoute, handler: () => HttpHandler): Route {
+  const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+  const pattern = new RegExp(`^${r.path.replace(/\{\w+\}/g, '([^/]+)')}$`);
+  return { method: r.method, pattern, routeKey: routeKey(r), params, functionName: r.handler, handler };
+}
 
 const MAX_BODY = 64 * 1024;
 

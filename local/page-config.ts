@@ -1,11 +1,11 @@
 /** The page's config.json in local mode: same origin API, limits, and the models this machine has. */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { maxDurationSeconds, modelsInstallDir, readPositiveNumber, ENV } from '../layers/core/env.js';
+import type { PageConfig, PageModel } from '../layers/contracts/api.js';
+import { maxDurationSeconds, maxUploadBytes, modelsInstallDir } from '../layers/core/env.js';
 import { readManifest } from '../layers/models/manifest.js';
-import { defaultModelId, locateModel, readRegistry } from '../layers/models/registry.js';
+import { defaultModelId, locateModel, pageModel, readRegistry } from '../layers/models/registry.js';
 
-export interface PageModel { id: string; description: string; stems: string[]; default: boolean }
 
 export async function availableModels(): Promise<PageModel[]> {
   const ids = new Set(readRegistry().models.map((m) => m.id));
@@ -14,8 +14,7 @@ export async function availableModels(): Promise<PageModel[]> {
   const out: PageModel[] = [];
   for (const id of ids) {
     try {
-      const m = await readManifest(locateModel(id));
-      out.push({ id, description: m.description ?? '', stems: m.stems, default: id === defaultModelId() });
+      out.push(pageModel(await readManifest(locateModel(id)), defaultModelId()));
     } catch {
       // not available here (not fetched, or its shared files are missing)
     }
@@ -23,10 +22,10 @@ export async function availableModels(): Promise<PageModel[]> {
   return out.sort((a, b) => Number(b.default) - Number(a.default));
 }
 
-export async function pageConfig() {
+export async function pageConfig(): Promise<PageConfig> {
   return {
     apiUrl: '',
-    maxUploadBytes: readPositiveNumber(ENV.maxUploadBytes, 200 * 1024 * 1024),
+    maxUploadBytes: maxUploadBytes(),
     maxDurationSeconds: maxDurationSeconds(),
     models: await availableModels(),
   };

@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ENV } from '../layers/core/env.js';
 import { encodeEventKey, KEYS } from '../layers/storage/s3.js';
-import { createHttpApi, lambdaContext, type HttpHandler, type Route, type StaticSite } from './http-api.js';
+import { ROUTES } from '../layers/contracts/api.js';
+import { createHttpApi, lambdaContext, localRoute, type HttpHandler, type StaticSite } from './http-api.js';
 import { captureEmf } from './emf-capture.js';
 import { EventDispatcher } from './s3-events.js';
 import { startLocalS3 } from './s3-server.js';
@@ -48,11 +49,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   enableSharedModels();
   mkdirSync(path.join(opts.dataDir, 's3'), { recursive: true });
   const handlers: Record<string, HttpHandler> = {};
-  const routes: Route[] = [
-    { method: 'POST', pattern: /^\/jobs$/, routeKey: 'POST /jobs', params: [], functionName: 'presign', handler: () => handlers.presign },
-    { method: 'GET', pattern: /^\/jobs\/([^/]+)$/, routeKey: 'GET /jobs/{id}', params: ['id'], functionName: 'status', handler: () => handlers.status },
-    { method: 'GET', pattern: /^\/metrics$/, routeKey: 'GET /metrics', params: [], functionName: 'metrics', handler: () => handlers.metrics },
-  ];
+  const routes = Object.values(ROUTES).map((r) => localRoute(r, () => handlers[r.handler]));
   const http = createHttpApi(routes, opts.site);
   await new Promise<void>((r) => http.listen(opts.port ?? 0, '127.0.0.1', r));
   const port = (http.address() as AddressInfo).port;

@@ -5,6 +5,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { ROUTES, type Route } from '../../layers/contracts/api.js';
 
 export interface StemsApiProps {
   readonly presign: lambda.IFunction;
@@ -45,8 +46,10 @@ export class StemsApi extends Construct {
         latencyMs: '$context.responseLatency', integrationError: '$context.integrationErrorMessage',
       }),
     };
-    this.api.addRoutes({ path: '/jobs', methods: [HttpMethod.POST], integration: new HttpLambdaIntegration('CreateJob', props.presign) });
-    this.api.addRoutes({ path: '/jobs/{id}', methods: [HttpMethod.GET], integration: new HttpLambdaIntegration('JobStatus', props.status) });
-    this.api.addRoutes({ path: '/metrics', methods: [HttpMethod.GET], integration: new HttpLambdaIntegration('Metrics', props.metrics) });
+    const add = (r: Route, id: string, fn: lambda.IFunction) =>
+      this.api.addRoutes({ path: r.path, methods: [r.method as HttpMethod], integration: new HttpLambdaIntegration(id, fn) });
+    add(ROUTES.createJob, 'CreateJob', props.presign);
+    add(ROUTES.jobStatus, 'JobStatus', props.status);
+    add(ROUTES.metrics, 'Metrics', props.metrics);
   }
 }

@@ -1,4 +1,6 @@
 /** The stack's settings: typed, defaulted, validated; read from CDK context by the app entry. */
+import { DEFAULTS } from '../../layers/contracts/defaults.js';
+
 export interface StemSplitterConfig {
   /** Browser origins allowed to call the API and upload to the bucket. */
   readonly allowedOrigins: string[];
@@ -34,8 +36,8 @@ export interface StemSplitterConfig {
 
 export const DEFAULT_CONFIG: StemSplitterConfig = {
   allowedOrigins: ['http://localhost:3000'],
-  maxUploadBytes: 200 * 1024 * 1024,
-  maxDurationSeconds: 1200,
+  maxUploadBytes: DEFAULTS.maxUploadBytes,
+  maxDurationSeconds: DEFAULTS.maxDurationSeconds,
   defaultModel: 'default',
   bakedModels: [],
   architecture: 'x86_64',

@@ -1,8 +1,8 @@
 /** Stem Splitter on AWS: bucket → S3 event → separate; HTTP API → presign and status. */
 import { CfnElement, CfnOutput, Lazy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Construct } from 'constructs';
+import type { PageModel } from '../../layers/contracts/api.js';
+import { pageModel, registryManifest } from '../../layers/models/registry.js';
 import { StemsApi } from './api.js';
 import type { StemSplitterConfig } from './config.js';
 import { StemsFunctions } from './functions.js';
@@ -10,16 +10,12 @@ import { StemsObservability } from './observability.js';
 import { AccessLogs, StemsStorage } from './storage.js';
 import { SITE_DIR, Website } from './website.js';
 
-/** Stems of a registry model, from its manifest in models/ (what the page offers to choose). */
-function modelStems(id: string): string[] {
-  const models = path.resolve(import.meta.dirname, '..', '..', 'models');
-  const registry = JSON.parse(readFileSync(path.join(models, 'registry.json'), 'utf8'));
-  const entry = registry.models.find((m: { id: string }) => m.id === id);
-  const file = entry?.manifest ? path.join(models, 'manifests', entry.manifest) : path.join(models, id, 'model.json');
+/** The page's entry for a model the image carries. */
+function bakedPageModel(id: string, defaultId: string): PageModel {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')).stems;
-  } catch {
-    throw new Error(`bakedModels: no manifest for model "${id}" (looked in ${file})`);
+    return pageModel(registryManifest(id), defaultId);
+  } catch (err) {
+    throw new Error(`bakedModels: model "${id}": ${(err as Error).message}`);
   }
 }
 
@@ -57,7 +53,7 @@ export class StemSplitterStack extends Stack {
         maxUploadBytes: config.maxUploadBytes,
         maxDurationSeconds: config.maxDurationSeconds,
         models: [...new Set([config.defaultModel, ...config.bakedModels])]
-          .map((id) => ({ id, description: '', stems: modelStems(id), default: id === config.defaultModel })),
+          .map((id) => bakedPageModel(id, config.defaultModel)),
       },
     });
     this.observability = new StemsObservability(this, 'Observability', {

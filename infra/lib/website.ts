@@ -8,13 +8,14 @@ import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import type { PageConfig } from '../../layers/contracts/api.js';
 import path from 'node:path';
 import { SECURE_BUCKET_DEFAULTS } from './bucket-defaults.js';
 
 export interface WebsiteProps {
   /** Folder of the built page (npm run build:web). */
   readonly siteDir: string;
-  readonly config: Record<string, unknown>;
+  readonly config: PageConfig;
   readonly accessLogs: s3.IBucket;
 }
 

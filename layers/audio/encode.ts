@@ -6,22 +6,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { InvalidRequestError, StemSplitterError } from '../core/errors.js';
+import type { OutputFormatId } from '../contracts/media.js';
 import { ffmpegBinary } from './ffmpeg.js';
 
-export const OUTPUT_FORMATS = {
-  wav16: { ext: 'wav', integer: true, args: ['-c:a', 'pcm_s16le', '-f', 'wav'], contentType: 'audio/wav' },
-  wav24: { ext: 'wav', integer: true, args: ['-c:a', 'pcm_s24le', '-f', 'wav'], contentType: 'audio/wav' },
-  wav32f: { ext: 'wav', integer: false, args: ['-c:a', 'pcm_f32le', '-f', 'wav'], contentType: 'audio/wav' },
-  flac: { ext: 'flac', integer: true, args: ['-c:a', 'flac', '-sample_fmt', 's32', '-bits_per_raw_sample', '24', '-f', 'flac'], contentType: 'audio/flac' },
-  mp3: { ext: 'mp3', integer: true, args: ['-c:a', 'libmp3lame', '-f', 'mp3'], contentType: 'audio/mpeg' },
-} as const;
+export { DEFAULT_FORMAT, OUTPUT_FORMATS } from '../contracts/media.js';
+export type OutputFormat = OutputFormatId;
 
-export type OutputFormat = keyof typeof OUTPUT_FORMATS;
-export const DEFAULT_FORMAT: OutputFormat = 'wav16';
+/** How ffmpeg writes each format; `integer` formats clamp to [-1, 1]. */
+const ENCODERS: Record<OutputFormat, { integer: boolean; args: readonly string[] }> = {
+  wav16: { integer: true, args: ['-c:a', 'pcm_s16le', '-f', 'wav'] },
+  wav24: { integer: true, args: ['-c:a', 'pcm_s24le', '-f', 'wav'] },
+  wav32f: { integer: false, args: ['-c:a', 'pcm_f32le', '-f', 'wav'] },
+  flac: { integer: true, args: ['-c:a', 'flac', '-sample_fmt', 's32', '-bits_per_raw_sample', '24', '-f', 'flac'] },
+  mp3: { integer: true, args: ['-c:a', 'libmp3lame', '-b:a', '320k', '-f', 'mp3'] },
+};
 
 export function parseFormat(value: string): OutputFormat {
-  if (!(value in OUTPUT_FORMATS)) {
-    throw new InvalidRequestError(`unknown output format "${value}" (one of ${Object.keys(OUTPUT_FORMATS).join(', ')})`);
+  if (!Object.hasOwn(ENCODERS, value)) {
+    throw new InvalidRequestError(`unknown output format "${value}" (one of ${Object.keys(ENCODERS).join(', ')})`);
   }
   return value as OutputFormat;
 }
@@ -31,8 +33,6 @@ export interface EncoderOptions {
   inputRate: number;
   /** Resample to this rate on the way out (e.g. the source's); default: inputRate. */
   outputRate?: number;
-  /** mp3 only, kbps. */
-  mp3Kbps?: number;
 }
 
 export interface EncodeResult { frames: number; clippedSamples: number }
@@ -46,11 +46,10 @@ export class StemEncoder {
   private clipped = 0;
 
   constructor(readonly file: string, private readonly opts: EncoderOptions) {
-    const fmt = OUTPUT_FORMATS[opts.format];
+    const fmt = ENCODERS[opts.format];
     this.clamp = fmt.integer;
     const args = ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-f', 'f32le', '-ar', String(opts.inputRate), '-ac', '2',
       '-i', 'pipe:0', ...fmt.args];
-    if (opts.format === 'mp3') args.push('-b:a', `${opts.mp3Kbps ?? 320}k`);
     if (opts.outputRate && opts.outputRate !== opts.inputRate) args.push('-ar', String(opts.outputRate));
     args.push(file);
     this.proc = spawn(ffmpegBinary(), args, { stdio: ['pipe', 'ignore', 'pipe'] });

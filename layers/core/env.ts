@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULTS } from '../contracts/defaults.js';
 import { InvalidRequestError } from './errors.js';
 
 export const ENV = {
@@ -75,8 +76,12 @@ export function threadCount(env: Env = process.env): number {
   return Math.floor(readPositiveNumber(ENV.threads, os.availableParallelism(), env));
 }
 
+export function maxUploadBytes(env: Env = process.env): number {
+  return readPositiveNumber(ENV.maxUploadBytes, DEFAULTS.maxUploadBytes, env);
+}
+
 export function maxDurationSeconds(env: Env = process.env): number {
-  return readPositiveNumber(ENV.maxDurationSeconds, 1200, env);
+  return readPositiveNumber(ENV.maxDurationSeconds, DEFAULTS.maxDurationSeconds, env);
 }
 
 /** Reads a variable that must be set; the error names it (fail at cold start, not mid-request). */
@@ -104,10 +109,10 @@ export function serviceConfig(env: Env = process.env): ServiceConfig {
     bucket: readRequired(ENV.bucket, env),
     region: readString('AWS_REGION', 'us-east-1', env),
     endpoint: readOptional(ENV.s3Endpoint, env),
-    maxUploadBytes: readPositiveNumber(ENV.maxUploadBytes, 200 * 1024 * 1024, env),
+    maxUploadBytes: maxUploadBytes(env),
     maxDurationSeconds: maxDurationSeconds(env),
-    uploadUrlSeconds: readPositiveNumber(ENV.uploadUrlSeconds, 900, env),
-    downloadUrlSeconds: readPositiveNumber(ENV.downloadUrlSeconds, 3600, env),
+    uploadUrlSeconds: readPositiveNumber(ENV.uploadUrlSeconds, DEFAULTS.uploadUrlSeconds, env),
+    downloadUrlSeconds: readPositiveNumber(ENV.downloadUrlSeconds, DEFAULTS.downloadUrlSeconds, env),
     jobLeaseSeconds: readPositiveNumber(ENV.jobLeaseSeconds, 900, env),
     minRealTimeFactor: readPositiveNumber(ENV.minRealTimeFactor, 4, env),
   };

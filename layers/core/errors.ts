@@ -1,10 +1,13 @@
 /**
- * Every failure a user can cause or see has a named class with a stable machine code and the
- * HTTP status it maps to. One place (`toErrorResponse`) turns them into responses; job records
- * store `code` and `message`.
+ * Every failure a user can cause or see has a named class with a stable machine code (listed in
+ * layers/contracts/errors.ts) and the HTTP status it maps to. One place
+ * (layers/http/responses.ts `errorResponse`) turns them into responses; job records store `code`
+ * and `message`.
  */
+import type { ErrorCode } from '../contracts/errors.js';
+
 export class StemSplitterError extends Error {
-  readonly code: string = 'INTERNAL';
+  readonly code: ErrorCode = 'INTERNAL';
   readonly status: number = 500;
   /** True when retrying the same input could succeed (network, throttling, crashes). */
   readonly retryable: boolean = false;
@@ -17,7 +20,7 @@ export class StemSplitterError extends Error {
 
 /** The input is not something we can separate: bad bytes, no audio, too long, ... */
 export class InvalidAudioError extends StemSplitterError {
-  override readonly code: string = 'INVALID_AUDIO';
+  override readonly code: ErrorCode = 'INVALID_AUDIO';
   override readonly status: number = 422;
 }
 export class EmptyInputError extends InvalidAudioError {
@@ -45,7 +48,7 @@ export class ExceedsLimitsError extends StemSplitterError {
 
 /** A request that does not make sense (unknown model, stem or format, bad option value). */
 export class InvalidRequestError extends StemSplitterError {
-  override readonly code: string = 'INVALID_REQUEST';
+  override readonly code: ErrorCode = 'INVALID_REQUEST';
   override readonly status: number = 400;
 }
 

@@ -24,7 +24,6 @@ export interface SeparateFileOptions {
   stems?: string[];
   format?: OutputFormat;
   sampleRate?: SampleRatePolicy;
-  mp3Kbps?: number;
   grid?: FrameGrid;
   highBand?: HighBandPolicy;
   maxDurationSeconds?: number;
@@ -84,7 +83,7 @@ export async function separateFile(input: string, outDir: string, opts: Separate
   await mkdir(staging);
   const ext = OUTPUT_FORMATS[format].ext;
   const encoders = new Map(wanted.map((stem) => [stem, new StemEncoder(path.join(staging, `${stem}.${ext}`), {
-    format, inputRate: model.sampleRate, outputRate, mp3Kbps: opts.mp3Kbps,
+    format, inputRate: model.sampleRate, outputRate,
   })]));
   const stemIdx = wanted.map((s) => model.stems.indexOf(s));
   let encodeMs = 0;

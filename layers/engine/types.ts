@@ -30,5 +30,6 @@ export interface InferenceTimings {
   inferenceMs: number;
 }
 
-export type ProgressStage = 'probe' | 'decode' | 'separate' | 'encode' | 'package' | 'upload' | 'done';
+export type { ProgressStage } from '../contracts/api.js';
+import type { ProgressStage } from '../contracts/api.js';
 export type ProgressCallback = (stage: ProgressStage, fraction: number) => void;

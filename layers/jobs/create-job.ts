@@ -2,7 +2,8 @@
  * POST /jobs: validate the request, record the job, and hand out a presigned POST that can only
  * put this one file, of this size range and content type, at this key, for a few minutes.
  */
-import { createPresignedPost, type PresignedPost } from '@aws-sdk/s3-presigned-post';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { jobStatusPath, type CreateJobResponse } from '../contracts/api.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import type { ServiceConfig } from '../core/env.js';
@@ -12,11 +13,7 @@ import { KEYS } from '../storage/s3.js';
 import type { Job } from './job.js';
 import { validateContentType, validateFilename, validateOptions, validateSize } from './validate.js';
 
-export interface CreateJobResponse {
-  jobId: string;
-  upload: PresignedPost & { expiresAt: string };
-  statusPath: string;
-}
+export type { CreateJobResponse } from '../contracts/api.js';
 
 export function newJobId(): string {
   return randomBytes(16).toString('base64url');
@@ -40,7 +37,7 @@ export async function createJob(body: unknown, deps: { s3: S3Client; jobs: JobSt
   };
   await deps.jobs.create(job);
   const upload = await presignUpload(deps.s3, deps.config, key, contentType, bytes);
-  return { jobId: id, upload, statusPath: `/jobs/${id}` };
+  return { jobId: id, upload, statusPath: jobStatusPath(id) };
 }
 
 /** The presigned POST; its policy is what S3 enforces (exported for the policy tests). */

@@ -5,21 +5,10 @@ import path from 'node:path';
 import type { ServiceConfig } from '../core/env.js';
 import { JobNotFoundError } from '../core/errors.js';
 import type { JobStore } from '../storage/job-store.js';
-import { JOB_ID_PATTERN, type Job } from './job.js';
+import type { JobStatusResponse } from '../contracts/api.js';
+import { JOB_ID_PATTERN } from './job.js';
 
-export interface JobStatus {
-  id: string;
-  state: Job['state'];
-  createdAt: string;
-  updatedAt: string;
-  file: string;
-  options: Job['options'];
-  progress?: Job['progress'];
-  timings?: Job['timings'];
-  source?: Job['source'];
-  error?: Job['error'];
-  downloads?: { zip: string; stems: { stem: string; url: string; bytes: number; clippedSamples: number }[]; expiresAt: string };
-}
+export type JobStatus = JobStatusResponse;
 
 export async function jobStatus(id: string | undefined, deps: { s3: S3Client; jobs: JobStore; config: ServiceConfig }): Promise<JobStatus> {
   if (!id || !JOB_ID_PATTERN.test(id)) throw new JobNotFoundError(`no job "${id ?? ''}"`);

@@ -1,18 +1,8 @@
 /** The job record (`jobs/<id>.json`) and the options a job runs with. */
 import type { SourceInfo } from '../audio/probe.js';
-import type { OutputFormat } from '../audio/encode.js';
-import type { SampleRatePolicy, SeparationTimings } from '../engine/separate-file.js';
-import type { ProgressStage } from '../engine/types.js';
+import type { JobError, JobOptions, JobProgress, JobState, JobTimings } from '../contracts/api.js';
 
-export type JobState = 'awaiting-upload' | 'queued' | 'processing' | 'retrying' | 'done' | 'failed';
-
-export interface JobOptions {
-  model: string;
-  /** Stems to produce; empty means all of the model's. */
-  stems: string[];
-  format: OutputFormat;
-  sampleRate: SampleRatePolicy;
-}
+export type { JobOptions, JobState } from '../contracts/api.js';
 
 export interface JobResult {
   zipKey: string;
@@ -28,14 +18,14 @@ export interface Job {
   updatedAt: string;
   options: JobOptions;
   upload: { key: string; filename: string; contentType?: string; bytes?: number; etag?: string; uploadedAt?: string };
-  progress?: { stage: ProgressStage; fraction: number };
+  progress?: JobProgress;
   attempts: number;
   /** While `processing`: until when the current worker owns the job. */
   leaseUntil?: string;
   source?: SourceInfo;
   result?: JobResult;
-  timings?: Partial<SeparationTimings> & { queueMs?: number; uploadResultsMs?: number; totalMs?: number };
-  error?: { code: string; message: string };
+  timings?: JobTimings;
+  error?: JobError;
 }
 
 /** Job ids: 128 random bits, URL-safe. */

@@ -1,15 +1,11 @@
 /** Validation of what clients send: every field checked, every error specific. */
 import { parseFormat } from '../audio/encode.js';
+import { AUDIO_CONTENT_TYPES } from '../contracts/media.js';
 import { InvalidRequestError, ModelNotFoundError } from '../core/errors.js';
 import { readManifest } from '../models/manifest.js';
 import { defaultModelId, locateModel } from '../models/registry.js';
 import type { JobOptions } from './job.js';
 
-/** What browsers and scripts may upload (the presigned policy pins the one given). */
-export const AUDIO_CONTENT_TYPES = [
-  'audio/mpeg', 'audio/mp3', 'audio/wav', 'audio/x-wav', 'audio/wave', 'audio/vnd.wave', 'audio/flac', 'audio/x-flac',
-  'audio/ogg', 'audio/opus', 'audio/webm', 'audio/mp4', 'audio/x-m4a', 'audio/aac', 'audio/aiff', 'audio/x-aiff',
-] as const;
 
 const MODEL_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENV, modelsInstallDir, readOptional } from '../core/env.js';
 import { ModelLoadError, ModelNotFoundError } from '../core/errors.js';
-import { readManifest, type ModelManifest } from './manifest.js';
+import type { PageModel } from '../contracts/api.js';
+import { parseManifest, readManifest, type ModelManifest } from './manifest.js';
 
 /** The repo's models/ data folder, or where the Lambda image put it (bundled code has no source tree). */
 export const MODELS_ROOT = readOptional(ENV.bundledModelsDir) ?? fileURLToPath(new URL('../../models/', import.meta.url));
@@ -32,6 +33,20 @@ export function readRegistry(): Registry {
 
 export function defaultModelId(): string {
   return readOptional(ENV.defaultModel) ?? readRegistry().default;
+}
+
+/** A registry model's manifest, installed or not: what an image build or the page offers. */
+export function registryManifest(id: string): ModelManifest {
+  const entry = readRegistry().models.find((m) => m.id === id);
+  if (!entry) throw new ModelNotFoundError(`unknown model "${id}" (known: ${readRegistry().models.map((m) => m.id).join(', ')})`);
+  const file = entry.manifest ? path.join(MODELS_ROOT, 'manifests', entry.manifest) : path.join(MODELS_ROOT, id, 'model.json');
+  const m = parseManifest({ ...JSON.parse(readFileSync(file, 'utf8')), id }, file);
+  return { ...m, description: m.description ?? entry.description };
+}
+
+/** A model as the page lists it. */
+export function pageModel(m: ModelManifest, defaultId: string): PageModel {
+  return { id: m.id, description: m.description ?? '', stems: m.stems, default: m.id === defaultId };
 }
 
 export interface ResolvedModel {

@@ -1,16 +1,12 @@
 /** The HTTP API as the page uses it: config, create job, presigned upload with progress, status. */
-export interface ModelInfo { id: string; description: string; stems: string[]; default: boolean }
-export interface PageConfig { apiUrl: string; maxUploadBytes: number; maxDurationSeconds: number; models: ModelInfo[] }
-export interface Upload { url: string; fields: Record<string, string>; expiresAt: string }
-export interface StemDownload { stem: string; url: string; bytes: number; clippedSamples: number }
-export interface JobStatus {
-  id: string;
-  state: 'awaiting-upload' | 'queued' | 'processing' | 'retrying' | 'done' | 'failed';
-  file: string;
-  progress?: { stage: string; fraction: number };
-  error?: { code: string; message: string };
-  downloads?: { zip: string; stems: StemDownload[] };
-}
+import {
+  jobStatusPath, ROUTES, type ApiErrorBody, type CreateJobRequest, type CreateJobResponse, type JobOptionsRequest,
+  type JobStatusResponse, type PageConfig, type PresignedUpload,
+} from '../../layers/contracts/index.js';
+
+export type { PageConfig, PageModel, StemDownload } from '../../layers/contracts/index.js';
+export type JobStatus = JobStatusResponse;
+export type Upload = PresignedUpload;
 
 export class ApiError extends Error {
   constructor(readonly code: string, message: string) {
@@ -26,20 +22,22 @@ export async function loadConfig(): Promise<PageConfig> {
 
 async function json<T>(res: Response): Promise<T> {
   const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new ApiError(body.error?.code ?? 'HTTP', body.error?.message ?? `request failed (HTTP ${res.status})`);
+  const err = (body as Partial<ApiErrorBody>).error;
+  if (!res.ok) throw new ApiError(err?.code ?? 'HTTP', err?.message ?? `request failed (HTTP ${res.status})`);
   return body as T;
 }
 
-export async function createJob(api: string, file: File, contentType: string, options: Record<string, unknown>) {
-  return json<{ jobId: string; upload: Upload }>(await fetch(`${api}/jobs`, {
-    method: 'POST',
+export async function createJob(api: string, file: File, contentType: string, options: JobOptionsRequest): Promise<CreateJobResponse> {
+  const request: CreateJobRequest = { filename: file.name, contentType, bytes: file.size, options };
+  return json<CreateJobResponse>(await fetch(`${api}${ROUTES.createJob.path}`, {
+    method: ROUTES.createJob.method,
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ filename: file.name, contentType, bytes: file.size, options }),
+    body: JSON.stringify(request),
   }));
 }
 
 export async function getStatus(api: string, id: string): Promise<JobStatus> {
-  return json<JobStatus>(await fetch(`${api}/jobs/${encodeURIComponent(id)}`, { cache: 'no-store' }));
+  return json<JobStatus>(await fetch(`${api}${jobStatusPath(id)}`, { cache: 'no-store' }));
 }
 
 /** POSTs the file to S3 with the presigned form; reports progress; rejects with NETWORK on loss. */

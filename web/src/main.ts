@@ -1,12 +1,9 @@
 /** The page: choose a file and options, upload, watch progress, then play and download the stems. */
 import { ApiError, createJob, getStatus, loadConfig, upload, type JobStatus, type PageConfig, type Upload } from './api.js';
 import { drawWaveform, Mixer } from './mixer.js';
+import { contentTypeForName, type OutputFormatId, type SampleRatePolicy } from '../../layers/contracts/index.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const TYPES: Record<string, string> = {
-  mp3: 'audio/mpeg', wav: 'audio/wav', flac: 'audio/flac', ogg: 'audio/ogg', opus: 'audio/opus', m4a: 'audio/mp4',
-  mp4: 'audio/mp4', aac: 'audio/aac', aif: 'audio/aiff', aiff: 'audio/aiff', webm: 'audio/webm',
-};
 
 let config: PageConfig;
 let mixer: Mixer | undefined;
@@ -24,9 +21,8 @@ function progress(fraction: number | undefined): void {
 }
 
 function contentTypeOf(file: File): string | undefined {
-  const ext = file.name.split('.').pop()?.toLowerCase() ?? '';
   if (file.type.startsWith('audio/')) return file.type;
-  return TYPES[ext];
+  return contentTypeForName(file.name);
 }
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
@@ -85,7 +81,7 @@ async function start(file: File): Promise<void> {
   try {
     say(`Creating a job for ${file.name}…`);
     const job = await createJob(config.apiUrl, file, contentType, {
-      model: $<HTMLSelectElement>('model').value, stems, format: $<HTMLSelectElement>('format').value, sampleRate: $<HTMLSelectElement>('rate').value,
+      model: $<HTMLSelectElement>('model').value, stems, format: $<HTMLSelectElement>('format').value as OutputFormatId, sampleRate: $<HTMLSelectElement>('rate').value as SampleRatePolicy,
     });
     pending = { file, contentType, jobId: job.jobId, upload: job.upload };
     await send();

@@ -1,0 +1,8 @@
+/** Every error code a client can see, in job records and in `{"error": {"code"}}` answers. */
+export const ERROR_CODES = [
+  'INTERNAL', 'INVALID_REQUEST', 'INVALID_AUDIO', 'EMPTY_INPUT', 'NOT_AUDIO', 'NO_SAMPLES', 'TRUNCATED_AUDIO',
+  'TOO_LONG', 'EXCEEDS_LIMITS', 'MODEL_NOT_FOUND', 'MODEL_LOAD_FAILED', 'TOOL_MISSING', 'JOB_NOT_FOUND',
+  // internal: a conditional write lost a race (the job store retries or gives up the job)
+  'CONFLICT',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
