@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelLoadError, ModelNotFoundError } from '../layers/core/errors.js';
 import { loadModel } from '../layers/engine/load-model.js';
-import { sessionCount } from '../layers/engine/ort-sessions.js';
+import { getSession, sessionCount } from '../layers/engine/ort-sessions.js';
 import { fetchEntry } from '../layers/models/fetch.js';
 import { parseManifest } from '../layers/models/manifest.js';
 import { readOnnxContract } from '../layers/models/onnx-proto.js';
@@ -51,13 +51,30 @@ describe('model registry', () => {
     expect(() => locateModel('nope')).toThrow(ModelNotFoundError);
   });
 
-  it('creates each ONNX session once per process and reuses it', async () => {
+  it('creates each ONNX session once per process and file, and reuses it', async () => {
     const dir = writeGainModel({ gains: { a: 1, b: 2 }, layout: 'file-per-stem' });
-    const first = await loadModel(dir, 2);
-    const count = sessionCount();
-    const again = await loadModel(dir, 2);
-    expect(again.model).toBe(first.model);
-    expect(sessionCount()).toBe(count);
+    const before = sessionCount();
+    const [first, concurrent] = await Promise.all([getSession(path.join(dir, 'a.onnx'), 2), getSession(path.join(dir, 'a.onnx'), 2)]);
+    expect(concurrent).toBe(first);
+    expect(sessionCount()).toBe(before + 1);
+    // loading the model reuses that session and creates only the other file's
+    await loadModel(dir, 2);
+    expect(sessionCount()).toBe(before + 2);
+    expect(await getSession(path.join(dir, 'a.onnx'), 2)).toBe(first);
+    // another thread count is another session
+    expect(await getSession(path.join(dir, 'a.onnx'), 1)).not.toBe(first);
+    expect(sessionCount()).toBe(before + 3);
+  });
+
+  it('does not keep a failed load: the next call tries again', async () => {
+    const file = path.join(tmpDir('bad-onnx'), 'broken.onnx');
+    writeFileSync(file, 'not a model');
+    await expect(getSession(file, 1)).rejects.toThrow(ModelLoadError);
+    const before = sessionCount();
+    const dir = writeGainModel({ gains: { a: 1 } });
+    copyFileSync(path.join(dir, 'model.onnx'), file);
+    await expect(getSession(file, 1)).resolves.toBeDefined();
+    expect(sessionCount()).toBe(before + 1);
   });
 });
 

@@ -13,7 +13,6 @@ import { decodeEventKey } from '../../layers/storage/s3.js';
 const metrics = createMetrics('separate');
 const logger = createLogger('separate');
 const base = { ...serviceDeps(), logger: jobLogger(logger) };
-const memoryMb = Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE) || undefined;
 
 export const handler = middy<S3Event, Outcome[]>()
   // metrics are published per job (recordSeparation); only the cold start is per invocation
@@ -21,7 +20,7 @@ export const handler = middy<S3Event, Outcome[]>()
   .handler(async (event, context) => {
     const deps = {
       ...base,
-      limits: () => ({ remainingMs: context.getRemainingTimeInMillis?.(), memoryMb, minRealTimeFactor: base.config.minRealTimeFactor }),
+      limits: () => ({ remainingMs: context.getRemainingTimeInMillis?.(), memoryMb: base.config.functionMemoryMb, minRealTimeFactor: base.config.minRealTimeFactor }),
     };
     const outcomes: Outcome[] = [];
     for (const r of event.Records) {

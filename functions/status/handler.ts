@@ -1,17 +1,9 @@
 /** GET /jobs/{id} — job state and progress; download links once done. */
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { httpErrors, json } from '../../layers/http/responses.js';
+import { httpFunction } from '../../layers/http/http-function.js';
+import { json } from '../../layers/http/responses.js';
 import { jobStatus } from '../../layers/jobs/job-status.js';
-import { apiTiming, createMetrics } from '../../layers/observability/metrics.js';
 import { serviceDeps } from '../../layers/runtime/service.js';
 
-const metrics = createMetrics('status');
 const deps = serviceDeps();
 
-export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
-  .use(logMetrics(metrics, { captureColdStartMetric: true }))
-  .use(apiTiming(metrics))
-  .use(httpErrors())
-  .handler(async (event) => json(200, await jobStatus(event.pathParameters?.id, deps)));
+export const handler = httpFunction('status', async (event) => json(200, await jobStatus(event.pathParameters?.id, deps)));

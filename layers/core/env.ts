@@ -39,6 +39,8 @@ export const ENV = {
   minRealTimeFactor: 'STEMS_MIN_REALTIME_FACTOR',
   /** How long a worker owns a job before another delivery may take it over (seconds). */
   jobLeaseSeconds: 'STEMS_JOB_LEASE_SECONDS',
+  /** Set by Lambda: the function's memory in MB (absent elsewhere). */
+  functionMemoryMb: 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -102,6 +104,8 @@ export interface ServiceConfig {
   downloadUrlSeconds: number;
   jobLeaseSeconds: number;
   minRealTimeFactor: number;
+  /** The function's memory in MB when running in Lambda. */
+  functionMemoryMb: number | undefined;
 }
 
 export function serviceConfig(env: Env = process.env): ServiceConfig {
@@ -115,5 +119,6 @@ export function serviceConfig(env: Env = process.env): ServiceConfig {
     downloadUrlSeconds: readPositiveNumber(ENV.downloadUrlSeconds, DEFAULTS.downloadUrlSeconds, env),
     jobLeaseSeconds: readPositiveNumber(ENV.jobLeaseSeconds, 900, env),
     minRealTimeFactor: readPositiveNumber(ENV.minRealTimeFactor, 4, env),
+    functionMemoryMb: readOptional(ENV.functionMemoryMb, env) === undefined ? undefined : readPositiveNumber(ENV.functionMemoryMb, 0, env),
   };
 }

@@ -4,23 +4,17 @@
  */
 import { defaultModelId, resolveModel, type ResolvedModel } from '../models/registry.js';
 import { threadCount } from '../core/env.js';
+import { memoizeAsync } from '../core/memoize.js';
 import { createModel } from './families/index.js';
 import type { SeparationModel } from './types.js';
 
 export interface LoadedModel { model: SeparationModel; resolved: ResolvedModel }
 
-const loaded = new Map<string, Promise<LoadedModel>>();
+const load = memoizeAsync(async (idOrPath: string, threads: number): Promise<LoadedModel> => {
+  const resolved = await resolveModel(idOrPath);
+  return { model: await createModel(resolved.manifest, resolved.filesDir, threads), resolved };
+}, (idOrPath, threads) => `${idOrPath}#${threads}`);
 
 export function loadModel(idOrPath: string = defaultModelId(), threads: number = threadCount()): Promise<LoadedModel> {
-  const key = `${idOrPath}#${threads}`;
-  let p = loaded.get(key);
-  if (!p) {
-    p = (async () => {
-      const resolved = await resolveModel(idOrPath);
-      return { model: await createModel(resolved.manifest, resolved.filesDir, threads), resolved };
-    })();
-    p.catch(() => loaded.delete(key));
-    loaded.set(key, p);
-  }
-  return p;
+  return load(idOrPath, threads);
 }

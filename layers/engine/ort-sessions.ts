@@ -4,14 +4,10 @@
  */
 import * as ort from 'onnxruntime-node';
 import { ModelLoadError } from '../core/errors.js';
+import { memoizeAsync } from '../core/memoize.js';
 
-const sessions = new Map<string, Promise<ort.InferenceSession>>();
-
-export function getSession(file: string, intraOpThreads: number): Promise<ort.InferenceSession> {
-  const key = `${file}#${intraOpThreads}`;
-  let s = sessions.get(key);
-  if (!s) {
-    s = ort.InferenceSession.create(file, {
+export const getSession = memoizeAsync((file: string, intraOpThreads: number): Promise<ort.InferenceSession> =>
+  ort.InferenceSession.create(file, {
       intraOpNumThreads: intraOpThreads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
@@ -19,18 +15,13 @@ export function getSession(file: string, intraOpThreads: number): Promise<ort.In
       // the memory-pattern planner keeps per-shape buffers alive; without it peak RSS drops ~20% at the same speed
       enableMemPattern: false,
       extra: { session: { intra_op: { allow_spinning: '0' } } },
-    }).catch((err: unknown) => {
-      sessions.delete(key);
-      throw new ModelLoadError(`cannot load ONNX model ${file}: ${(err as Error).message}`, { cause: err });
-    });
-    sessions.set(key, s);
-  }
-  return s;
-}
+  }).catch((err: unknown) => {
+    throw new ModelLoadError(`cannot load ONNX model ${file}: ${(err as Error).message}`, { cause: err });
+  }), (file, intraOpThreads) => `${file}#${intraOpThreads}`);
 
 /** How many sessions this process holds (tests use it to prove reuse). */
 export function sessionCount(): number {
-  return sessions.size;
+  return getSession.size;
 }
 
 export { ort };

@@ -2,6 +2,7 @@
 import { parseFormat } from '../audio/encode.js';
 import { AUDIO_CONTENT_TYPES } from '../contracts/media.js';
 import { InvalidRequestError, ModelNotFoundError } from '../core/errors.js';
+import { memoizeAsync } from '../core/memoize.js';
 import { readManifest } from '../models/manifest.js';
 import { defaultModelId, locateModel } from '../models/registry.js';
 import type { JobOptions } from './job.js';
@@ -10,17 +11,8 @@ import type { JobOptions } from './job.js';
 const MODEL_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 /** Stems per model folder, read once (manifests do not change while a process runs). */
-const stemsByDir = new Map<string, Promise<string[]>>();
-function modelStems(model: string): Promise<string[]> {
-  const dir = locateModel(model);
-  let p = stemsByDir.get(dir);
-  if (!p) {
-    p = readManifest(dir).then((m) => m.stems);
-    p.catch(() => stemsByDir.delete(dir));
-    stemsByDir.set(dir, p);
-  }
-  return p;
-}
+const stemsOfDir = memoizeAsync((dir: string) => readManifest(dir).then((m) => m.stems), (dir) => dir);
+const modelStems = (model: string): Promise<string[]> => stemsOfDir(locateModel(model));
 
 export function validateFilename(value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') throw new InvalidRequestError('filename is required');

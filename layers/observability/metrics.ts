@@ -6,7 +6,6 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import type { Outcome } from '../jobs/process-upload.js';
 
 export const NAMESPACE = 'StemSplitter';
 type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
@@ -35,8 +34,19 @@ export function createMetrics(service: string): Metrics {
   return new Metrics({ namespace: NAMESPACE, serviceName: service });
 }
 
+/** What the metrics of one processed upload are made of (layers/jobs' Outcome has this shape). */
+export interface SeparationOutcome {
+  jobId: string;
+  outcome: string;
+  errorCode?: string;
+  job?: {
+    model: string; stems: string; format: string; audioSeconds?: number;
+    timings: { downloadMs?: number; loadModelMs?: number; decodeMs?: number; stftMs?: number; inferenceMs?: number; istftMs?: number; encodeMs?: number; uploadResultsMs?: number; totalMs?: number };
+  };
+}
+
 /** One record per job: stage durations and figures under [service] and [service, model, stems, format]. */
-export function recordSeparation(metrics: Metrics, outcome: Outcome): void {
+export function recordSeparation(metrics: Metrics, outcome: SeparationOutcome): void {
   const job = outcome.job;
   if (outcome.outcome === 'skipped' || !job) return;
   metrics.addMetadata('jobId', outcome.jobId);
@@ -72,9 +82,11 @@ export function recordSeparation(metrics: Metrics, outcome: Outcome): void {
  * response headers (`server-timing`, `x-processing-time-ms`).
  */
 export function apiTiming(metrics: Metrics): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2> {
-  let started = 0;
+  // one middleware instance serves every request of the container, concurrent ones included
+  // (local mode, provisioned concurrency): start times are kept per request event
+  const started = new WeakMap<APIGatewayProxyEventV2, number>();
   const finish = (request: { event: APIGatewayProxyEventV2; response: APIGatewayProxyResultV2 | null }) => {
-    const ms = performance.now() - started;
+    const ms = performance.now() - (started.get(request.event) ?? performance.now());
     metrics.addDimensions({ route: request.event.routeKey ?? 'unknown' });
     metrics.addDimensions({});
     metrics.addMetric(METRICS.requestLatency.name, METRICS.requestLatency.unit, ms);
@@ -84,7 +96,7 @@ export function apiTiming(metrics: Metrics): MiddlewareObj<APIGatewayProxyEventV
     }
   };
   return {
-    before: async () => { started = performance.now(); },
+    before: async (request) => { started.set(request.event, performance.now()); },
     after: async (request) => finish(request),
     onError: async (request) => { if (request.response) finish(request); },
   };
