@@ -116,11 +116,8 @@ describe.skipIf(!shared)('fidelity to the sherpa-onnx reference', () => {
       for (const s of STEMS) expect(scores[s]).toBeGreaterThanOrEqual(60);
 
       const inPeak = peak(readWav(inputs[which]).data);
-      for (const s of STEMS) {
-        expect(peak(ours[s])).toBeLessThan(2 * inPeak);
-        // the reference divides by a near-zero window sum at the edges (documented defect)
-        expect(peak(readWav(path.join(out, `${s}.wav`)).data)).toBeGreaterThan(2 * inPeak);
-      }
+      // the reference divides by a near-zero window sum at the edges (README); ours floors it
+      for (const s of STEMS) expect(peak(ours[s])).toBeLessThan(2 * inPeak);
     });
 
     it(`${which}: end to end with a well-conditioned model, ours matches the reference >= 60 dB`, async () => {

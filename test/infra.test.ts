@@ -179,8 +179,11 @@ describe('dashboard and alarms', () => {
       expect(body).toContain(metric);
     }
     expect(body).toMatch(/p99/);
-    expect(body).toContain('configured memory');
-    expect(body).toMatch(/6144/); // the annotation is the configured memory size
+    // the memory widget's line is the configured memory size (6144 in this test's config)
+    const join = Object.values(dashboards)[0].Properties.DashboardBody['Fn::Join'][1] as unknown[];
+    const widgets = JSON.parse(join.map((p) => (typeof p === 'string' ? p : 'token')).join('')).widgets;
+    const memory = widgets.find((w: { properties: { title: string } }) => w.properties.title === 'Peak memory of separate (MB)');
+    expect(memory.properties.annotations.horizontal).toEqual([expect.objectContaining({ value: 6144, label: 'configured memory' })]);
   });
 
   it('alarms on failed jobs and on a non-empty failure queue', () => {
@@ -232,8 +235,13 @@ describe('cdk-nag AwsSolutions', () => {
 });
 
 describe('stack configuration', () => {
-  it('has defaults sized for a 10-minute song', () => {
-    expect(DEFAULT_CONFIG).toMatchObject({ separateMemoryMb: 4096, separateTimeoutSeconds: 900, separateEphemeralMb: 4096 });
+  it('has defaults that fit a 10-minute song in the largest output format', () => {
+    const seconds = 600;
+    const stemMb = (seconds * 44100 * 2 * 4) / 2 ** 20; // wav32f stereo at 44.1 kHz
+    // /tmp holds the upload (at most a WAV of the same size), four stems and their zip
+    expect(DEFAULT_CONFIG.separateEphemeralMb).toBeGreaterThan((1 + 4 + 4) * stemMb);
+    // the time guard plans 10 s plus the audio at the slowest real-time factor (4 by default)
+    expect(DEFAULT_CONFIG.separateTimeoutSeconds).toBeGreaterThan(10 + seconds / 4);
   });
   it.each([
     [{ separateTimeoutSeconds: 1000 }, /at most 900/],
