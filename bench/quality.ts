@@ -71,7 +71,7 @@ function oracle(mix: Float32Array, refs: Record<Target, Float32Array>, nFft: num
   for (let f = 0; f < frames; f++) {
     for (let c = 0; c < 2; c++) {
       tf.forward(mixP[c], f * hop, re, im, c * nBins);
-      TARGETS.forEach((_, s) => tf.forward(refP[s][c], f * hop, sr[s], si[s], c * nBins));
+      for (let s = 0; s < TARGETS.length; s++) tf.forward(refP[s][c], f * hop, sr[s], si[s], c * nBins);
     }
     TARGETS.forEach((_, s) => {
       for (let k = 0; k < 2 * nBins; k++) {

@@ -59,7 +59,7 @@ async function oursWithReferenceInput(wav: string, model: SeparationModel, captu
   };
   const parts: Float32Array[][] = STEMS.map(() => []);
   await separateStream(decodeAudio(wav, { sampleRate: 44100, maxSeconds: 3600 }), injected, async (blocks) => {
-    blocks.forEach((b, s) => parts[s].push(b.slice()));
+    for (const [s, b] of blocks.entries()) parts[s].push(b.slice());
   }, { grid: 'reference', highBand: 'zero' });
   expect(split).toBe(splits);
   return Object.fromEntries(STEMS.map((s, i) => {

@@ -18,7 +18,7 @@ async function* chunked(x: Float32Array, sizes: number[]): AsyncGenerator<Float3
 async function run(model: SeparationModel, x: Float32Array, opts: { grid?: FrameGrid; highBand?: 'zero' | 'residual' } = {}) {
   const stems = model.stems.map(() => [] as Float32Array[]);
   await separateStream(chunked(x, [1000, 37, 4096, 12345]), model, async (blocks) => {
-    blocks.forEach((b, s) => stems[s].push(b.slice()));
+    for (const [s, b] of blocks.entries()) stems[s].push(b.slice());
   }, opts);
   return stems.map((parts) => {
     const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));

@@ -1,6 +1,6 @@
 /** Stem Splitter on AWS: bucket → S3 event → separate; HTTP API → presign and status. */
-import { CfnElement, CfnOutput, Lazy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
-import { Construct } from 'constructs';
+import { type CfnElement, CfnOutput, Lazy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
 import type { PageModel } from '../../layers/contracts/api.js';
 import { pageModel, registryManifest } from '../../layers/models/registry.js';
 import { StemsApi } from './api.js';

@@ -45,7 +45,7 @@ export class StemEncoder {
   private frames = 0;
   private clipped = 0;
 
-  constructor(readonly file: string, private readonly opts: EncoderOptions) {
+  constructor(readonly file: string, opts: EncoderOptions) {
     const fmt = ENCODERS[opts.format];
     this.clamp = fmt.integer;
     const args = ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-f', 'f32le', '-ar', String(opts.inputRate), '-ac', '2',

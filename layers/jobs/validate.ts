@@ -17,8 +17,8 @@ const modelStems = (model: string): Promise<string[]> => stemsOfDir(locateModel(
 export function validateFilename(value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') throw new InvalidRequestError('filename is required');
   if (value.length > 200) throw new InvalidRequestError('filename must be at most 200 characters');
-  // eslint-disable-next-line no-control-regex
-  if (/[\/\\\u0000-\u001f\u007f]/.test(value) || value === '.' || value === '..') {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
+  if (/[/\\\u0000-\u001f\u007f]/.test(value) || value === '.' || value === '..') {
     throw new InvalidRequestError('filename must not contain slashes or control characters');
   }
   return value;

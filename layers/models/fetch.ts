@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { modelsInstallDir } from '../core/env.js';
 import { ModelLoadError, ModelNotFoundError } from '../core/errors.js';
 import { parseManifest, type ModelManifest } from './manifest.js';
-import { readOnnxContract } from './onnx-proto.js';
+import { readOnnxContract, type OnnxContract } from './onnx-proto.js';
 import { MODELS_ROOT, readRegistry, type RegistryEntry } from './registry.js';
 
 export interface FetchProgress { file: string; received: number; total: number | undefined }
@@ -25,7 +25,7 @@ export interface FetchOptions {
 /** Checks a downloaded file against what the manifest says it is. Exported for tests. */
 export function verifyContract(m: ModelManifest, fileIndex: number, bytes: Uint8Array): void {
   const f = m.files[fileIndex];
-  let c;
+  let c: OnnxContract;
   try {
     c = readOnnxContract(bytes);
   } catch (err) {

@@ -182,13 +182,13 @@ export function writeOnnxModel(spec: {
   const graph = new Writer();
   spec.nodes.forEach((n, i) => {
     const node = new Writer();
-    n.inputs.forEach((x) => node.str(1, x));
-    n.outputs.forEach((x) => node.str(2, x));
+    for (const x of n.inputs) node.str(1, x);
+    for (const x of n.outputs) node.str(2, x);
     node.str(3, `n${i}`).str(4, n.op);
     for (const [name, v] of Object.entries(n.attrs ?? {})) {
       const a = new Writer().str(1, name);
       if (Array.isArray(v)) {
-        v.forEach((x) => a.int(8, x));
+        for (const x of v) a.int(8, x);
         a.int(20, 7); // INTS
       } else {
         a.int(3, v).int(20, 2); // INT
@@ -200,14 +200,14 @@ export function writeOnnxModel(spec: {
   graph.str(2, 'g');
   for (const init of spec.initializers ?? []) {
     const t = new Writer();
-    init.dims.forEach((d) => t.int(1, d));
+    for (const d of init.dims) t.int(1, d);
     t.int(2, FLOAT).str(8, init.name);
     const values = Float32Array.from(init.values);
     t.bytes(9, new Uint8Array(values.buffer));
     graph.msg(5, t);
   }
-  spec.inputs.forEach((i) => graph.msg(11, valueInfo(i)));
-  spec.outputs.forEach((o) => graph.msg(12, valueInfo(o)));
+  for (const i of spec.inputs) graph.msg(11, valueInfo(i));
+  for (const o of spec.outputs) graph.msg(12, valueInfo(o));
   const model = new Writer().int(1, 8).str(2, 'stem-splitter-tests').msg(7, graph).msg(8, new Writer().str(1, '').int(2, 13));
   for (const [k, v] of Object.entries(spec.metadata ?? {})) model.msg(14, new Writer().str(1, k).str(2, v));
   return model.finish();

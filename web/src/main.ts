@@ -1,5 +1,5 @@
 /** The page: choose a file and options, upload, watch progress, then play and download the stems. */
-import { ApiError, createJob, getStatus, loadConfig, upload, type JobStatus, type PageConfig, type Upload } from './api.js';
+import { type ApiError, createJob, getStatus, loadConfig, upload, type JobStatus, type PageConfig, type Upload } from './api.js';
 import { drawWaveform, Mixer } from './mixer.js';
 import { contentTypeForName, type OutputFormatId, type SampleRatePolicy } from '../../layers/contracts/index.js';
 
