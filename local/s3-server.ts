@@ -14,6 +14,29 @@ import { pipeline } from 'node:stream/promises';
 import type { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import S3rver from 's3rver';
+import { S3Client } from '@aws-sdk/client-s3';
+
+/**
+ * What an SDK client needs to talk to this server, as environment (for the functions, which read
+ * it like any AWS configuration): s3rver's fixed credentials, and checksums only where S3 requires
+ * them, because s3rver does not decode the SDK's default aws-chunked streaming checksums.
+ */
+export const LOCAL_S3_CLIENT_ENV = {
+  AWS_ACCESS_KEY_ID: 'S3RVER',
+  AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  AWS_REGION: 'us-east-1',
+  AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+  AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+} as const;
+
+/** The same settings as a client, for tests and tools that talk to the local server directly. */
+export function localS3Client(endpoint: string): S3Client {
+  return new S3Client({
+    region: LOCAL_S3_CLIENT_ENV.AWS_REGION, endpoint, forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    credentials: { accessKeyId: LOCAL_S3_CLIENT_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_S3_CLIENT_ENV.AWS_SECRET_ACCESS_KEY },
+  });
+}
 
 export interface LocalS3 {
   endpoint: string;

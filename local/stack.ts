@@ -13,7 +13,7 @@ import { ROUTES } from '../layers/contracts/api.js';
 import { createHttpApi, lambdaContext, localRoute, type HttpHandler, type StaticSite } from './http-api.js';
 import { captureEmf } from './emf-capture.js';
 import { EventDispatcher } from './s3-events.js';
-import { startLocalS3 } from './s3-server.js';
+import { LOCAL_S3_CLIENT_ENV, startLocalS3 } from './s3-server.js';
 import { enableSharedModels } from './shared-models.js';
 
 export interface LocalStackOptions {
@@ -65,10 +65,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     [ENV.emfFile]: emfFile,
     [ENV.bucket]: bucket,
     [ENV.s3Endpoint]: s3.endpoint,
-    // s3rver's fixed credentials; nothing leaves loopback
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    AWS_REGION: 'us-east-1',
+    // s3rver's fixed credentials and checksum settings; nothing leaves loopback
+    ...LOCAL_S3_CLIENT_ENV,
     // as Lambda sets it, so the functions report their cold starts
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     ...opts.env,

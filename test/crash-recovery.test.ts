@@ -3,13 +3,13 @@
  * event is delivered again completes correctly: the handler runs in real child processes against
  * the local S3 server; the second one takes the job over once the first one's lease has run out.
  */
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { jobRecordFor, s3EventRecord } from './helpers/local.js';
-import { startLocalS3, type LocalS3 } from '../local/s3-server.js';
+import { LOCAL_S3_CLIENT_ENV, localS3Client, startLocalS3, type LocalS3 } from '../local/s3-server.js';
 import { tmpDir, writeGainModel } from './helpers/models.js';
 import { writeMusicWav } from './helpers/signals.js';
 
@@ -20,12 +20,11 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   s3srv = await startLocalS3({ directory: tmpDir('crash-s3'), bucket, corsOrigins: ['http://127.0.0.1:1'] });
-  s3 = new S3Client({ region: 'us-east-1', endpoint: s3srv.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  s3 = localS3Client(s3srv.endpoint);
   const models = tmpDir('crash-models');
   cpSync(writeGainModel({ id: 'tiny', gains: { vocals: 1, accompaniment: 1 } }), path.join(models, 'tiny'), { recursive: true });
   env = {
-    ...process.env, STEMS_BUCKET: bucket, STEMS_S3_ENDPOINT: s3srv.endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    AWS_REGION: 'us-east-1', STEMS_MODELS_DIR: models, STEMS_DEFAULT_MODEL: 'tiny', STEMS_JOB_LEASE_SECONDS: '2',
+    ...process.env, ...LOCAL_S3_CLIENT_ENV, STEMS_BUCKET: bucket, STEMS_S3_ENDPOINT: s3srv.endpoint, STEMS_MODELS_DIR: models, STEMS_DEFAULT_MODEL: 'tiny', STEMS_JOB_LEASE_SECONDS: '2',
   };
 });
 afterAll(() => s3srv?.close());

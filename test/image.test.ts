@@ -3,7 +3,7 @@
  * every path the Dockerfile copies exists (and is in the build context), then run each bundled
  * handler in a plain Node process laid out like /var/task, against the local S3 server.
  */
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadFile } from '../cli/api-client.js';
 import { bundleFunctions, FUNCTIONS } from '../infra/image/bundle.js';
-import { startLocalS3, type LocalS3 } from '../local/s3-server.js';
+import { LOCAL_S3_CLIENT_ENV, localS3Client, startLocalS3, type LocalS3 } from '../local/s3-server.js';
 import { tmpDir, writeGainModel } from './helpers/models.js';
 import { writeMusicWav } from './helpers/signals.js';
 
@@ -88,9 +88,7 @@ describe('bundled handlers in plain Node processes', () => {
       STEMS_CACHE_DIR: tmpDir('image-cache'),
       STEMS_BUCKET: bucket,
       STEMS_S3_ENDPOINT: s3.endpoint,
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
-      AWS_REGION: 'us-east-1',
+      ...LOCAL_S3_CLIENT_ENV,
     };
   });
   afterAll(() => s3?.close());
@@ -117,7 +115,7 @@ describe('bundled handlers in plain Node processes', () => {
     await uploadFile(job.upload, file);
 
     const key = `uploads/${job.jobId}/bundle test.wav`;
-    const client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const client = localS3Client(s3.endpoint);
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     const event = { Records: [{
       eventVersion: '2.1', eventSource: 'aws:s3', awsRegion: 'us-east-1', eventTime: new Date().toISOString(), eventName: 'ObjectCreated:Post',

@@ -1,7 +1,7 @@
 /** The local S3 server keeps the S3 guarantees the job store relies on. */
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalS3, type LocalS3 } from '../local/s3-server.js';
+import { localS3Client, startLocalS3, type LocalS3 } from '../local/s3-server.js';
 import { tmpDir } from './helpers/models.js';
 
 let s3srv: LocalS3;
@@ -10,7 +10,7 @@ const Bucket = 'guarantees';
 
 beforeAll(async () => {
   s3srv = await startLocalS3({ directory: tmpDir('s3'), bucket: Bucket, corsOrigins: ['http://127.0.0.1:1'] });
-  s3 = new S3Client({ region: 'us-east-1', endpoint: s3srv.endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  s3 = localS3Client(s3srv.endpoint);
 });
 afterAll(() => s3srv.close());
 

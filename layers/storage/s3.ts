@@ -8,11 +8,9 @@ import type { ServiceConfig } from '../core/env.js';
 export function createS3Client(config: Pick<ServiceConfig, 'region' | 'endpoint'>): S3Client {
   return new S3Client({
     region: config.region,
-    // S3-compatible servers (s3rver in local mode) speak path-style and do not decode the
-    // aws-chunked streaming checksums the SDK sends by default
-    ...(config.endpoint
-      ? { endpoint: config.endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
-      : {}),
+    // an endpoint override means an S3-compatible server (local mode), addressed path-style;
+    // anything else it needs comes from the SDK's own environment (local/s3-server.ts)
+    ...(config.endpoint ? { endpoint: config.endpoint, forcePathStyle: true } : {}),
   });
 }
 

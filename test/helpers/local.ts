@@ -1,5 +1,5 @@
 /** Starts the local stack on ephemeral ports with a small test model installed as `tiny`. */
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { cpSync, mkdirSync } from 'node:fs';
 import { vi } from 'vitest';
 import type { S3EventRecord } from 'aws-lambda';
@@ -7,6 +7,7 @@ import type { Job } from '../../layers/jobs/job.js';
 import { encodeEventKey } from '../../layers/storage/s3.js';
 import path from 'node:path';
 import type { StaticSite } from '../../local/http-api.js';
+import { localS3Client as localS3ClientFor } from '../../local/s3-server.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { tmpDir, writeGainModel } from './models.js';
 
@@ -37,7 +38,7 @@ export async function startTestStack(opts: { concurrency?: number; site?: Static
 
 /** An SDK client for the local stack's S3 server, as a batch user would have. */
 export function localS3Client(stack: LocalStack): S3Client {
-  return new S3Client({ region: 'us-east-1', endpoint: stack.s3Endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  return localS3ClientFor(stack.s3Endpoint);
 }
 
 export async function keysUnder(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
