@@ -10,8 +10,27 @@ import path from 'node:path';
 export const FUNCTIONS = ['presign', 'status', 'separate', 'metrics'] as const;
 const root = path.resolve(import.meta.dirname, '..', '..');
 
+/** Source files (repo-relative) and packages each bundle contains, from esbuild's metafile. */
+export type BundleInputs = Record<(typeof FUNCTIONS)[number], string[]>;
+
 export async function bundleFunctions(outdir = path.join(root, 'dist', 'functions')): Promise<string[]> {
-  await build({
+  await bundle(outdir);
+  return FUNCTIONS.map((f) => path.join(outdir, `${f}.mjs`));
+}
+
+/** What went into each bundle: the check that no local-mode or development code ships. */
+export async function bundleInputs(outdir = path.join(root, 'dist', 'functions')): Promise<BundleInputs> {
+  const { metafile } = await bundle(outdir);
+  const inputs = {} as BundleInputs;
+  for (const [out, meta] of Object.entries(metafile.outputs)) {
+    const f = FUNCTIONS.find((name) => out.endsWith(`/${name}.mjs`));
+    if (f) inputs[f] = Object.keys(meta.inputs);
+  }
+  return inputs;
+}
+
+function bundle(outdir: string) {
+  return build({
     entryPoints: Object.fromEntries(FUNCTIONS.map((f) => [f, path.join(root, 'functions', f, 'handler.ts')])),
     outdir,
     outExtension: { '.js': '.mjs' },
@@ -24,8 +43,9 @@ export async function bundleFunctions(outdir = path.join(root, 'dist', 'function
     // bundled CommonJS dependencies call require() for Node built-ins
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     logLevel: 'warning',
+    metafile: true,
+    absWorkingDir: root,
   });
-  return FUNCTIONS.map((f) => path.join(outdir, `${f}.mjs`));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
