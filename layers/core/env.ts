@@ -9,6 +9,8 @@ import { InvalidRequestError } from './errors.js';
 export const ENV = {
   /** Path to an ffmpeg binary; overrides ffmpeg-static and PATH. */
   ffmpegPath: 'FFMPEG_PATH',
+  /** Path to an ffprobe binary; default: the one next to ffmpeg, then PATH. */
+  ffprobePath: 'FFPROBE_PATH',
   /** Folder holding the project's shared material (datasets, architecture models, tools). */
   sharedDir: 'STEMS_SHARED_DIR',
   /** Folder of the repo's models/ (registry, manifests, bundled models); set in the Lambda image. */
