@@ -4,17 +4,19 @@
  * every threat to the test here that proves its mitigation.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, copyFileSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFfprobe } from '../layers/audio/ffmpeg.js';
 import { probeAudio } from '../layers/audio/probe.js';
-import { NotAudioError } from '../layers/core/errors.js';
+import { ExceedsStorageError, NotAudioError, OutputTooLargeError, SourceRateTooHighError, TooLongError } from '../layers/core/errors.js';
+import { checkOutputPlan, planOutput } from '../layers/engine/output-plan.js';
+import { readWav } from './helpers/wav.js';
 import { separateFile } from '../layers/engine/separate-file.js';
 import { tmpDir, writeGainModel } from './helpers/models.js';
-import { ffmpeg, writeMusicWav } from './helpers/signals.js';
+import { ffmpeg, sineFile, writeMusicWav } from './helpers/signals.js';
 
 const dir = tmpDir('security');
 const model = writeGainModel({ gains: { vocals: 1, accompaniment: 1 } });
@@ -116,3 +118,72 @@ function writeFileIn(name: string, text: string): string {
   writeFileSync(p, text);
   return p;
 }
+
+/** A model whose ONNX file is garbage: a job that got as far as loading it would fail MODEL_LOAD_FAILED. */
+function unloadableModel(): string {
+  const m = writeGainModel({ gains: { vocals: 1, accompaniment: 1 } });
+  const manifest = JSON.parse(readFileSync(path.join(m, 'model.json'), 'utf8')) as { files: { path: string }[] };
+  for (const f of manifest.files) writeFileSync(path.join(m, f.path), 'not an onnx file');
+  return m;
+}
+
+/** An MP3 of `seconds` whose Xing/Info header claims `claimed` seconds (8 kHz mono: 576-sample frames). */
+export function lyingMp3(file: string, seconds: number, claimed: number): string {
+  ffmpeg('sine=f=440:d=' + seconds + ':sample_rate=8000', file, ['-ac', '1', '-b:a', '8k'], ['-f', 'lavfi']);
+  const bytes = readFileSync(file);
+  let at = bytes.indexOf('Xing');
+  if (at < 0) at = bytes.indexOf('Info');
+  expect(at).toBeGreaterThan(0);
+  expect(bytes.readUInt32BE(at + 4) & 1).toBe(1); // the frames field is present
+  bytes.writeUInt32BE(Math.round((claimed * 8000) / 576), at + 8);
+  writeFileSync(file, bytes);
+  return file;
+}
+
+describe('limits before work: refused before the model loads', () => {
+  const broken = unloadableModel();
+
+  async function refused(input: string, errorClass: new (...a: never[]) => Error, opts: Parameters<typeof separateFile>[2] = {}) {
+    const out = path.join(dir, `limits-${path.basename(input)}`);
+    const t0 = performance.now();
+    await expect(separateFile(input, out, { model: broken, ...opts })).rejects.toBeInstanceOf(errorClass);
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+    return performance.now() - t0;
+  }
+
+  it('a 384 kHz FLAC asked for at the source rate in wav32f: SOURCE_RATE_TOO_HIGH, nothing decoded', async () => {
+    const hi = sineFile(path.join(dir, 'hi.flac'), 0.5, 384000, 2, ['-c:a', 'flac']);
+    await refused(hi, SourceRateTooHighError, { sampleRate: 'source', format: 'wav32f' });
+  });
+
+  it('an MP3 whose Xing header claims 10 s of its 1,500 s: TOO_LONG from the counting pass, in about a second', async () => {
+    const liar = lyingMp3(path.join(dir, 'liar.mp3'), 1500, 10);
+    const declared = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-of', 'json', '-show_entries', 'format=duration', liar], { encoding: 'utf8' }));
+    expect(Number(declared.format.duration)).toBeLessThan(11); // the lie works on a plain probe
+    const info = await probeAudio(liar, 'liar.mp3', { maxSeconds: 1200 });
+    expect(info.durationSeconds).toBeGreaterThan(1200);
+    const ms = await refused(liar, TooLongError, { maxDurationSeconds: 1200 });
+    expect(ms).toBeLessThan(10_000); // separating 1,200 s would take minutes
+  });
+
+  it('projected results over the per-job cap: OUTPUT_TOO_LARGE, with the figures in the message', async () => {
+    const src = sineFile(path.join(dir, 'ten.wav'), 10, 44100, 2);
+    const limits = { maxOutputRate: 48000, maxSourceRate: 192000, maxOutputBytes: 4 * 1024 * 1024 };
+    const out = path.join(dir, 'cap-out');
+    await expect(separateFile(src, out, { model: broken, format: 'wav32f', limits })).rejects.toThrow(OutputTooLargeError);
+    await expect(separateFile(src, out, { model: broken, format: 'wav32f', limits })).rejects.toThrow(/about 14 MB of results.*maximum per job is 4 MB/);
+  });
+
+  it('projected stems larger than the free working storage: EXCEEDS_STORAGE', async () => {
+    const source = { format: 'wav', codec: 'pcm_s16le', sampleRate: 48000, channels: 2, durationSeconds: 1e9, bytes: 1 };
+    const plan = planOutput(source, { sampleRate: 48000, stems: 4, format: 'wav32f' });
+    await expect(checkOutputPlan(plan, { maxOutputBytes: Infinity, dir, name: 'huge.wav' })).rejects.toThrow(ExceedsStorageError);
+  });
+
+  it('sampleRate "source" keeps the source rate only up to the cap (96 kHz in, 48 kHz out)', async () => {
+    const src = sineFile(path.join(dir, 'hi96.wav'), 1, 96000, 2);
+    const r = await separateFile(src, path.join(dir, 'cap96'), { model, sampleRate: 'source' });
+    expect(r.outputSampleRate).toBe(48000);
+    expect(readWav(r.stems[0].file).sampleRate).toBe(48000);
+  });
+});

@@ -23,6 +23,12 @@ export const ENV = {
   threads: 'STEMS_THREADS',
   /** Longest input accepted, in seconds (default 1200 = 20 min). */
   maxDurationSeconds: 'STEMS_MAX_DURATION_S',
+  /** Highest output sample rate; `sampleRate: "source"` keeps the source's rate up to it (default 48000). */
+  maxOutputRate: 'STEMS_MAX_OUTPUT_RATE',
+  /** Sources sampled above this are refused (default 192000). */
+  maxSourceRate: 'STEMS_MAX_SOURCE_RATE',
+  /** Most bytes of results (stems + zip) one job may produce (default 2 GiB). */
+  maxOutputBytes: 'STEMS_MAX_OUTPUT_BYTES',
   /** Default model id when a request names none. */
   defaultModel: 'STEMS_DEFAULT_MODEL',
   /** The bucket holding uploads/, jobs/ and results/. */
@@ -79,6 +85,21 @@ export function threadCount(env: Env = process.env): number {
 
 export function maxDurationSeconds(env: Env = process.env): number {
   return readPositiveNumber(ENV.maxDurationSeconds, 1200, env);
+}
+
+/** Limits on what a job may read and write, checked before the model loads. */
+export interface MediaLimits {
+  maxOutputRate: number;
+  maxSourceRate: number;
+  maxOutputBytes: number;
+}
+
+export function mediaLimits(env: Env = process.env): MediaLimits {
+  return {
+    maxOutputRate: readPositiveNumber(ENV.maxOutputRate, 48_000, env),
+    maxSourceRate: readPositiveNumber(ENV.maxSourceRate, 192_000, env),
+    maxOutputBytes: readPositiveNumber(ENV.maxOutputBytes, 2 * 1024 ** 3, env),
+  };
 }
 
 /** Reads a variable that must be set; the error names it (fail at cold start, not mid-request). */

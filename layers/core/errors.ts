@@ -37,6 +37,23 @@ export class TooLongError extends InvalidAudioError {
   override readonly status = 413;
 }
 
+/** The source's sample rate is above what is accepted (STEMS_MAX_SOURCE_RATE). */
+export class SourceRateTooHighError extends InvalidAudioError {
+  override readonly code = 'SOURCE_RATE_TOO_HIGH';
+}
+
+/** The projected results (stems + zip) are over the per-job cap (STEMS_MAX_OUTPUT_BYTES). */
+export class OutputTooLargeError extends StemSplitterError {
+  override readonly code = 'OUTPUT_TOO_LARGE';
+  override readonly status = 413;
+}
+
+/** The projected stems would not fit in the function's ephemeral storage (/tmp). */
+export class ExceedsStorageError extends StemSplitterError {
+  override readonly code = 'EXCEEDS_STORAGE';
+  override readonly status = 413;
+}
+
 /** The job would not finish within the function's time or memory: refused before the heavy work. */
 export class ExceedsLimitsError extends StemSplitterError {
   override readonly code = 'EXCEEDS_LIMITS';
