@@ -4,7 +4,7 @@
  * every threat to the test here that proves its mitigation.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, constants, copyFileSync, existsSync, renameSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -13,6 +13,8 @@ import { findFfprobe } from '../layers/audio/ffmpeg.js';
 import { probeAudio } from '../layers/audio/probe.js';
 import { ExceedsStorageError, NotAudioError, OutputTooLargeError, SourceRateTooHighError, TooLongError } from '../layers/core/errors.js';
 import { checkOutputPlan, planOutput } from '../layers/engine/output-plan.js';
+import { cloudWatchQueries, EmfFileBackend, MAX_QUERIES, parseMetricQuery } from '../layers/observability/metrics-query.js';
+import { METRICS } from '../layers/observability/metrics.js';
 import { readWav } from './helpers/wav.js';
 import { separateFile } from '../layers/engine/separate-file.js';
 import { tmpDir, writeGainModel } from './helpers/models.js';
@@ -185,5 +187,58 @@ describe('limits before work: refused before the model loads', () => {
     const r = await separateFile(src, path.join(dir, 'cap96'), { model, sampleRate: 'source' });
     expect(r.outputSampleRate).toBe(48000);
     expect(readWav(r.stems[0].file).sampleRate).toBe(48000);
+  });
+});
+
+describe('GET /metrics: bounded work per request', () => {
+  const now = new Date('2026-06-01T12:00:00Z');
+
+  it('deduplicates metrics and stats: 62 copies of one metric are one query, not 496', () => {
+    const q = parseMetricQuery({ metric: Array(62).fill('SeparationTime').join(','), stats: 'p50,p50,p99' }, now);
+    expect(q.metrics).toEqual(['SeparationTime']);
+    expect(q.stats).toEqual(['p50', 'p99']);
+    expect(cloudWatchQueries(q).queries).toHaveLength(2);
+  });
+
+  it(`caps metrics x stats at ${MAX_QUERIES} per request`, () => {
+    const all = Object.values(METRICS).map((m) => m.name).join(',');
+    expect(() => parseMetricQuery({ metric: all }, now)).toThrow(/at most 40 metric x stat pairs/);
+    expect(() => parseMetricQuery({ metric: all, stats: 'p99' }, now)).not.toThrow();
+  });
+
+  it('accepts only finite times within CloudWatch retention and ranges of at most 15 days', () => {
+    for (const start of ['-99999999999999d', '-9999999d', 'Infinity', '1e400', '+275760-09-13', 'yesterday', '-1y']) {
+      expect(() => parseMetricQuery({ metric: 'SeparationTime', start }, now), start).toThrow(/start must/);
+    }
+    expect(() => parseMetricQuery({ metric: 'SeparationTime', start: '-16d' }, now)).toThrow(/at most 15 days/);
+    expect(() => parseMetricQuery({ metric: 'SeparationTime', start: '-3d' }, now)).not.toThrow();
+  });
+
+  it('echoes no arbitrary input and refuses unprintable dimension values', () => {
+    expect(() => parseMetricQuery({ metric: `X${'A'.repeat(5000)}` }, now)).toThrow(/^unknown metric\(s\) "XA{39}" /);
+    expect(() => parseMetricQuery({ metric: 'JobsFailed', errorCode: 'a\u0000b' }, now)).toThrow(/printable ASCII/);
+  });
+
+  it('the local EMF store is indexed incrementally: a query reads only what was appended, across rotation', async () => {
+    const file = path.join(tmpDir('emf'), 'emf.jsonl');
+    const line = (v: number) => `${JSON.stringify({ _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: 'StemSplitter', Dimensions: [['service']], Metrics: [{ Name: 'SeparationTime', Unit: 'Milliseconds' }] }] }, service: 'separate', SeparationTime: v })}\n`;
+    const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => line(from + i)).join('');
+    writeFileSync(file, batch(0, 1000));
+    const backend = new EmfFileBackend(file);
+    const q = () => backend.query(parseMetricQuery({ metric: 'SeparationTime', stats: 'count,max', start: '-1h' }));
+    expect((await q()).results[0].stats).toEqual({ count: 1000, max: 999 });
+    const afterFirst = backend.bytesRead;
+    expect(afterFirst).toBe(readFileSync(file).length);
+    await q();
+    expect(backend.bytesRead).toBe(afterFirst); // nothing new: nothing read
+    const more = batch(1000, 10);
+    appendFileSync(file, more);
+    expect((await q()).results[0].stats).toEqual({ count: 1010, max: 1009 });
+    expect(backend.bytesRead).toBe(afterFirst + Buffer.byteLength(more));
+    // the collector rotates: lines written before the rename and into the new file are both counted, once
+    appendFileSync(file, batch(1010, 5));
+    renameSync(file, `${file}.1`);
+    writeFileSync(file, batch(1015, 5));
+    expect((await q()).results[0].stats).toEqual({ count: 1020, max: 1019 });
   });
 });
