@@ -4,14 +4,21 @@
  * every threat to the test here that proves its mitigation.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, closeSync, constants, copyFileSync, existsSync, renameSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, constants, copyFileSync, cpSync, existsSync, renameSync, rmSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createJob, uploadFile, waitForJob } from '../cli/api-client.js';
+import type { LocalStack } from '../local/stack.js';
+import { errorResponse } from '../layers/http/responses.js';
+import { createWorkDir, removeStaleWorkDirs, removeWorkDir } from '../layers/jobs/work-dirs.js';
+import { localS3Client, startTestStack } from './helpers/local.js';
+import { HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { findFfprobe } from '../layers/audio/ffmpeg.js';
 import { probeAudio } from '../layers/audio/probe.js';
-import { ExceedsStorageError, NotAudioError, OutputTooLargeError, SourceRateTooHighError, TooLongError } from '../layers/core/errors.js';
+import { ExceedsStorageError, INTERNAL_MESSAGE, NotAudioError, OutputTooLargeError, SourceRateTooHighError, TooLongError } from '../layers/core/errors.js';
 import { checkOutputPlan, planOutput } from '../layers/engine/output-plan.js';
 import { cloudWatchQueries, EmfFileBackend, MAX_QUERIES, parseMetricQuery } from '../layers/observability/metrics-query.js';
 import { METRICS } from '../layers/observability/metrics.js';
@@ -240,5 +247,148 @@ describe('GET /metrics: bounded work per request', () => {
     renameSync(file, `${file}.1`);
     writeFileSync(file, batch(1015, 5));
     expect((await q()).results[0].stats).toEqual({ count: 1020, max: 1019 });
+  });
+});
+
+/** Sends raw bytes on a fresh connection; resolves with the status line (or '' if the server closed without one). */
+function raw(url: string, bytes: string | Buffer): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect(Number(port), hostname);
+    let text = '';
+    socket.on('data', (c) => { text += c.toString('latin1'); });
+    socket.on('error', () => resolve(text.split('\r\n')[0]));
+    socket.on('close', () => resolve(text.split('\r\n')[0]));
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.write(bytes); // not end(): a half-closed socket is not what a client that waits for its answer sends
+  });
+}
+
+describe('the local stack under attack', () => {
+  let stack: LocalStack;
+  const models = tmpDir('sec-models');
+  beforeAll(async () => {
+    // the test stack's model, plus one whose weights are missing (an internal error with a path in it)
+    cpSync(writeGainModel({ id: 'tiny', gains: { vocals: 2, accompaniment: 1 } }), path.join(models, 'tiny'), { recursive: true });
+    cpSync(writeGainModel({ id: 'broken', gains: { vocals: 1, accompaniment: 1 } }), path.join(models, 'broken'), { recursive: true });
+    for (const f of readdirSync(path.join(models, 'broken'))) if (f.endsWith('.onnx')) rmSync(path.join(models, 'broken', f));
+    stack = await startTestStack({ env: { STEMS_MODELS_DIR: models } });
+  });
+  afterAll(() => stack?.close());
+
+  const alive = async () => {
+    const r = await fetch(`${stack.apiUrl}/jobs/AAAAAAAAAAAAAAAAAAAAAA`);
+    expect(r.status).toBe(404); // an answer from the status function: the server is still serving
+  };
+
+  it('the local HTTP API answers 400 to each malformed request and keeps serving', async () => {
+    const cases: [string, string][] = [
+      ['GET /jobs/%E0%A4%A', 'GET /jobs/%E0%A4%A HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'],
+      ['GET /%E0%A4%A (page)', 'GET /%E0%A4%A HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'],
+      ['malformed Host', 'GET /jobs/AAAAAAAAAAAAAAAAAAAAAA HTTP/1.1\r\nHost: a b@[c\r\nConnection: close\r\n\r\n'],
+      ['Host with a path', 'GET /metrics HTTP/1.1\r\nHost: x/../y\r\nConnection: close\r\n\r\n'],
+      ['absolute-form target with a bad authority', 'GET http://[/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'],
+      ['garbage request line', 'NOT HTTP AT ALL\r\n\r\n'],
+      ['body that is not JSON', 'POST /jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{"a":'],
+    ];
+    for (const [what, bytes] of cases) {
+      // 400, or 404 for a page path when no page is served: answered either way
+      expect(await raw(stack.apiUrl, bytes), what).toMatch(what.includes('(page)') ? /^HTTP\/1\.1 40[04] / : /^HTTP\/1\.1 400 /);
+      await alive();
+    }
+    const r = await fetch(`${stack.apiUrl}/metrics?metric=SeparationTime&start=-99999999999999d`);
+    expect(r.status).toBe(400);
+    await alive();
+  });
+
+  it('the local S3 endpoint survives the busboy/dicer multipart header crash (CVE-2022-24434) and other malformed requests', async () => {
+    const s3 = localS3Client(stack);
+    const boundary = '----X';
+    const multipart = `------X\r\n Content-Disposition: form-data; name="key"\r\n\r\nv\r\n------X--\r\n`;
+    const cases: [string, string][] = [
+      ['multipart header line starting with a space', `POST /${stack.bucket} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${multipart.length}\r\nConnection: close\r\n\r\n${multipart}`],
+      ['GET with malformed percent-encoding', `GET /${stack.bucket}/%E0%A4%A HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`],
+      ['PUT with malformed percent-encoding', `PUT /${stack.bucket}/jobs/%E0%A4%A HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`],
+      ['malformed Host', `GET /${stack.bucket} HTTP/1.1\r\nHost: a b@[c\r\nConnection: close\r\n\r\n`],
+      ['garbage request line', 'NOT HTTP AT ALL\r\n\r\n'],
+    ];
+    for (const [what, bytes] of cases) {
+      expect(await raw(stack.s3Endpoint, bytes), what).toMatch(/^HTTP\/1\.1 4\d\d /);
+      await s3.send(new HeadBucketCommand({ Bucket: stack.bucket })); // still serving
+    }
+  });
+
+  it('internal errors reach clients as a generic message; NOT_AUDIO carries no ffmpeg output', async () => {
+    const r = errorResponse(new Error('write EPIPE /var/task/node_modules/x.js 0x7ffd1234'));
+    expect(JSON.parse((r as { body: string }).body)).toEqual({ error: { code: 'INTERNAL', message: INTERNAL_MESSAGE } });
+
+    const song = writeMusicWav(dir, 'internal.wav', 1);
+    const job = await createJob(stack.apiUrl, song, { model: 'broken' });
+    await uploadFile(job.upload, song);
+    const failed = await waitForJob(stack.apiUrl, job.jobId, { intervalMs: 100, timeoutMs: 60_000 });
+    expect(failed.error).toEqual({ code: 'MODEL_LOAD_FAILED', message: INTERNAL_MESSAGE });
+
+    const junk = path.join(dir, 'junk.mp3');
+    writeFileSync(junk, Buffer.alloc(30000, 0x5a));
+    const j2 = await createJob(stack.apiUrl, junk);
+    await uploadFile(j2.upload, junk);
+    const notAudio = await waitForJob(stack.apiUrl, j2.jobId, { intervalMs: 100, timeoutMs: 60_000 });
+    expect(notAudio.error?.code).toBe('NOT_AUDIO');
+    expect(notAudio.error?.message).toBe('junk.mp3 is not an audio file we can read');
+  });
+
+  it('refuses filenames that are not well-formed Unicode or carry control/format/separator characters', async () => {
+    const post = (filename: string) => fetch(`${stack.apiUrl}/jobs`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ filename, contentType: 'audio/mpeg', bytes: 1000 }),
+    });
+    for (const bad of ['\ud800.mp3', 'a\udc00b.mp3', 'next\u0085line.mp3', 'line\u2028sep.mp3', 'para\u2029sep.mp3', 'evil\u202egpj.mp3', 'zero\u200bwidth.mp3', 'tab\there.mp3', 'bom\ufeff.mp3']) {
+      const r = await post(bad);
+      expect(r.status, JSON.stringify(bad)).toBe(400);
+      expect((await r.json()).error.code).toBe('INVALID_REQUEST');
+    }
+    for (const good of ['Björk – Jóga 🎵.mp3', '日本語の歌.flac', 'עברית.wav', 'song (live) [2024].mp3']) {
+      expect((await post(good)).status, good).toBe(201);
+    }
+  });
+
+  it('a 384 kHz FLAC and a lying MP3 header are refused at the probe stage: no model load, no separation metrics', async () => {
+    const hi = sineFile(path.join(dir, 'stack-384k.flac'), 0.5, 384000, 2, ['-c:a', 'flac']);
+    const liar = lyingMp3(path.join(dir, 'stack-liar.mp3'), 1500, 10);
+    const results = [];
+    for (const [file, options] of [[hi, { sampleRate: 'source', format: 'wav32f' }], [liar, {}]] as const) {
+      const job = await createJob(stack.apiUrl, file, options);
+      await uploadFile(job.upload, file);
+      results.push({ id: job.jobId, status: await waitForJob(stack.apiUrl, job.jobId, { intervalMs: 100, timeoutMs: 60_000 }) });
+    }
+    expect(results.map((r) => r.status.error?.code)).toEqual(['SOURCE_RATE_TOO_HIGH', 'TOO_LONG']);
+    for (const r of results) {
+      expect(r.status.progress?.stage).toBe('probe');
+      expect(r.status.timings?.loadModelMs).toBeUndefined();
+    }
+    const emf = readFileSync(stack.emfFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    for (const r of results) {
+      const mine = emf.filter((e) => e.jobId === r.id);
+      expect(mine.some((e) => e.JobsFailed === 1)).toBe(true);
+      expect(mine.some((e) => 'ModelLoadTime' in e || 'InferenceTime' in e || 'SeparationTime' in e)).toBe(false);
+    }
+  });
+});
+
+describe('stale job folders', () => {
+  it('are removed at handler start: a dead worker\'s, and in Lambda every one no running job owns', async () => {
+    const root = tmpDir('tmp-root');
+    const running = await createWorkDir('running', root);
+    const dead = path.join(root, 'job-2147483646-killed-abc123'); // no such process
+    const otherLive = path.join(root, `job-${process.ppid}-elsewhere-abc123`); // a live worker's (local mode)
+    const unrelated = path.join(root, 'not-a-job');
+    for (const d of [dead, otherLive, unrelated]) mkdirSync(d);
+    writeFileSync(path.join(dead, 'input'), Buffer.alloc(1024));
+    expect(await removeStaleWorkDirs({ exclusive: false, root })).toEqual([dead]);
+    expect(readdirSync(root).sort()).toEqual([path.basename(running), path.basename(otherLive), 'not-a-job'].sort());
+    expect(await removeStaleWorkDirs({ exclusive: true, root })).toEqual([otherLive]);
+    expect(existsSync(running)).toBe(true);
+    await removeWorkDir(running);
+    expect(readdirSync(root)).toEqual(['not-a-job']);
   });
 });

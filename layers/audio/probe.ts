@@ -24,6 +24,8 @@ export interface SourceInfo {
    * may under-declare; the packets do not lie). Undefined when neither could tell.
    */
   durationSeconds: number | undefined;
+  /** What the counting pass measured; it stops a second past the limit, so at that value it is a lower bound. */
+  countedSeconds?: number;
   /**
    * What the file's own header promises when it says more than ffmpeg reports (ffmpeg sizes a WAV
    * whose data chunk runs past the end of the file by what is there): evidence of truncation.
@@ -87,6 +89,7 @@ export async function probeAudio(file: string, name = 'input', opts: ProbeOption
   const info = parseProbeJson(probe.stdout, size, name);
   const limit = opts.maxSeconds ?? maxDurationSeconds();
   const counted = await countedSeconds(file, info.format, limit, timeoutMs);
+  info.countedSeconds = counted;
   if (counted !== undefined && (info.durationSeconds === undefined || counted > info.durationSeconds)) info.durationSeconds = counted;
   const declared = await wavDeclaredSeconds(file, size);
   if (declared !== undefined && info.durationSeconds !== undefined && declared > info.durationSeconds) {

@@ -91,3 +91,17 @@ export function asStemSplitterError(err: unknown): StemSplitterError {
   const message = err instanceof Error ? err.message : String(err);
   return new StemSplitterError(message, { cause: err });
 }
+
+/** What a client may see of an error: ours say what to fix; internal ones (paths, stderr, EPIPE) only that they happened. */
+export const INTERNAL_MESSAGE = 'internal error; the details are in the service logs';
+
+export function clientMessage(e: StemSplitterError): string {
+  return e.status >= 500 ? INTERNAL_MESSAGE : e.message;
+}
+
+/** Everything an operator needs from an error, for the logs only (message, cause chain, stack). */
+export function logDetail(err: unknown): Record<string, unknown> {
+  const e = err as Error & { cause?: unknown };
+  const cause = e?.cause instanceof Error ? e.cause.message.slice(0, 4000) : undefined;
+  return { error: e?.message ?? String(err), cause, stack: e?.stack };
+}

@@ -77,7 +77,10 @@ export async function separateFile(input: string, outDir: string, opts: Separate
   const source = await probeAudio(input, name, { maxSeconds });
   // every limit is checked here, before the model loads: from the probe, the counting pass and the manifest
   if (source.durationSeconds !== undefined && source.durationSeconds > maxSeconds) {
-    throw new TooLongError(`${name} lasts ${source.durationSeconds.toFixed(1)} s, more than the maximum of ${maxSeconds} s`);
+    // the counting pass stops a second past the limit: then all we know is "longer than that"
+    const capped = source.countedSeconds !== undefined && source.countedSeconds === source.durationSeconds && source.countedSeconds >= maxSeconds + 0.99;
+    const lasts = capped ? `at least ${maxSeconds + 1}` : source.durationSeconds.toFixed(1);
+    throw new TooLongError(`${name} lasts ${lasts} s, more than the maximum of ${maxSeconds} s`);
   }
   checkSourceRate(source, limits.maxSourceRate, name);
   const manifest = await readManifest(locateModel(opts.model ?? defaultModelId()));

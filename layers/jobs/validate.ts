@@ -29,9 +29,11 @@ function modelStems(model: string): Promise<string[]> {
 export function validateFilename(value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') throw new InvalidRequestError('filename is required');
   if (value.length > 200) throw new InvalidRequestError('filename must be at most 200 characters');
-  // eslint-disable-next-line no-control-regex
-  if (/[\/\\\u0000-\u001f\u007f]/.test(value) || value === '.' || value === '..') {
-    throw new InvalidRequestError('filename must not contain slashes or control characters');
+  // a lone surrogate cannot be encoded as UTF-8: the key, the S3 POST and the download would disagree
+  if (/[\uD800-\uDFFF]/u.test(value)) throw new InvalidRequestError('filename must be well-formed Unicode (it has a lone surrogate)');
+  // control (incl. U+0085), format (bidi overrides such as U+202E, zero-width) and line/paragraph separators
+  if (/[\/\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(value) || value === '.' || value === '..') {
+    throw new InvalidRequestError('filename must not contain slashes, control, format or line-separator characters');
   }
   return value;
 }
