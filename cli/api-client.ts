@@ -33,11 +33,17 @@ async function asJson<T>(res: Response): Promise<T> {
   return body as T;
 }
 
+/** A bearer token for deployments with authMode jwt/cognito (STEMS_API_TOKEN); none in anonymous mode. */
+function authHeaders(): Record<string, string> {
+  const token = process.env.STEMS_API_TOKEN;
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 export async function createJob(api: string, file: string, options: Record<string, unknown> = {}): Promise<CreateJobResponse> {
   const { size } = await stat(file);
   const res = await fetch(new URL('/jobs', api), {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authHeaders() },
     body: JSON.stringify({ filename: path.basename(file), contentType: contentTypeFor(file), bytes: size, options }),
   });
   return asJson<CreateJobResponse>(res);
@@ -53,7 +59,7 @@ export async function uploadFile(upload: CreateJobResponse['upload'], file: stri
 }
 
 export async function getStatus(api: string, jobId: string): Promise<JobStatus> {
-  return asJson<JobStatus>(await fetch(new URL(`/jobs/${encodeURIComponent(jobId)}`, api)));
+  return asJson<JobStatus>(await fetch(new URL(`/jobs/${encodeURIComponent(jobId)}`, api), { headers: authHeaders() }));
 }
 
 export async function waitForJob(api: string, jobId: string, opts: { intervalMs?: number; timeoutMs?: number; onStatus?: (s: JobStatus) => void } = {}): Promise<JobStatus> {

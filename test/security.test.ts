@@ -13,12 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJob, uploadFile, waitForJob } from '../cli/api-client.js';
 import type { LocalStack } from '../local/stack.js';
 import { errorResponse } from '../layers/http/responses.js';
+import { ORIGIN_VERIFY_HEADER, requireFrontDoor } from '../layers/http/origin-verify.js';
 import { createWorkDir, removeStaleWorkDirs, removeWorkDir } from '../layers/jobs/work-dirs.js';
 import { localS3Client, startTestStack } from './helpers/local.js';
 import { HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { findFfprobe } from '../layers/audio/ffmpeg.js';
 import { probeAudio } from '../layers/audio/probe.js';
-import { ExceedsStorageError, INTERNAL_MESSAGE, NotAudioError, OutputTooLargeError, SourceRateTooHighError, TooLongError } from '../layers/core/errors.js';
+import { ExceedsStorageError, ForbiddenError, INTERNAL_MESSAGE, NotAudioError, OutputTooLargeError, SourceRateTooHighError, TooLongError } from '../layers/core/errors.js';
 import { checkOutputPlan, planOutput } from '../layers/engine/output-plan.js';
 import { cloudWatchQueries, EmfFileBackend, MAX_QUERIES, parseMetricQuery } from '../layers/observability/metrics-query.js';
 import { METRICS } from '../layers/observability/metrics.js';
@@ -390,5 +391,18 @@ describe('stale job folders', () => {
     expect(existsSync(running)).toBe(true);
     await removeWorkDir(running);
     expect(readdirSync(root)).toEqual(['not-a-job']);
+  });
+});
+
+describe('the API front door cannot be bypassed', () => {
+  const event = (headers: Record<string, string>) => ({ event: { headers } }) as unknown as Parameters<NonNullable<ReturnType<typeof requireFrontDoor>['before']>>[0];
+
+  it('job handlers refuse requests without CloudFront\'s secret header (straight to execute-api, around the WAF rate limit)', async () => {
+    const guard = requireFrontDoor('s3cret-value-from-secrets-manager');
+    await expect(guard.before!(event({}))).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(guard.before!(event({ [ORIGIN_VERIFY_HEADER]: 's3cret-value-from-secrets-manageR' }))).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(guard.before!(event({ [ORIGIN_VERIFY_HEADER]: 's3cret-value-from-secrets-manager' }))).resolves.toBeUndefined();
+    // local mode and stacks without the front door: no secret configured, no check
+    await expect(requireFrontDoor(undefined).before!(event({}))).resolves.toBeUndefined();
   });
 });

@@ -1,5 +1,10 @@
-/** The HTTP API (API Gateway v2): routes to the functions, CORS, throttling, access logs. */
-import { CfnStage, CorsHttpMethod, HttpApi, HttpMethod, HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
+/**
+ * The HTTP API (API Gateway v2): routes to the functions, CORS, throttling, access logs, and who
+ * may call what: the job routes take the configured authorizer (none in anonymous mode; a JWT
+ * authorizer for an OIDC issuer or the stack's Cognito pool), /metrics requires IAM (SigV4).
+ */
+import { CfnStage, CorsHttpMethod, HttpApi, HttpMethod, HttpStage, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -13,6 +18,8 @@ export interface StemsApiProps {
   readonly allowedOrigins: string[];
   readonly rateLimit: number;
   readonly burstLimit: number;
+  /** Authorizer of POST /jobs and GET /jobs/{id}; none: anonymous. */
+  readonly jobsAuthorizer?: IHttpRouteAuthorizer;
 }
 
 export class StemsApi extends Construct {
@@ -26,7 +33,7 @@ export class StemsApi extends Construct {
       corsPreflight: {
         allowOrigins: props.allowedOrigins,
         allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.OPTIONS],
-        allowHeaders: ['content-type'],
+        allowHeaders: props.jobsAuthorizer ? ['content-type', 'authorization'] : ['content-type'],
         maxAge: Duration.hours(1),
       },
     });
@@ -45,8 +52,10 @@ export class StemsApi extends Construct {
         latencyMs: '$context.responseLatency', integrationError: '$context.integrationErrorMessage',
       }),
     };
-    this.api.addRoutes({ path: '/jobs', methods: [HttpMethod.POST], integration: new HttpLambdaIntegration('CreateJob', props.presign) });
-    this.api.addRoutes({ path: '/jobs/{id}', methods: [HttpMethod.GET], integration: new HttpLambdaIntegration('JobStatus', props.status) });
-    this.api.addRoutes({ path: '/metrics', methods: [HttpMethod.GET], integration: new HttpLambdaIntegration('Metrics', props.metrics) });
+    const authorizer = props.jobsAuthorizer;
+    this.api.addRoutes({ path: '/jobs', methods: [HttpMethod.POST], integration: new HttpLambdaIntegration('CreateJob', props.presign), authorizer });
+    this.api.addRoutes({ path: '/jobs/{id}', methods: [HttpMethod.GET], integration: new HttpLambdaIntegration('JobStatus', props.status), authorizer });
+    // GetMetricData costs money per query: operators and the dashboard sign their requests (execute-api:Invoke)
+    this.api.addRoutes({ path: '/metrics', methods: [HttpMethod.GET], integration: new HttpLambdaIntegration('Metrics', props.metrics), authorizer: new HttpIamAuthorizer() });
   }
 }

@@ -80,6 +80,12 @@ export class ToolMissingError extends StemSplitterError {
   override readonly code = 'TOOL_MISSING';
 }
 
+/** A request that did not come the way the deployment requires (e.g. around the API's front door). */
+export class ForbiddenError extends StemSplitterError {
+  override readonly code = 'FORBIDDEN';
+  override readonly status = 403;
+}
+
 export class JobNotFoundError extends StemSplitterError {
   override readonly code = 'JOB_NOT_FOUND';
   override readonly status = 404;
