@@ -14,6 +14,8 @@ import { createJob, uploadFile, waitForJob } from '../cli/api-client.js';
 import type { LocalStack } from '../local/stack.js';
 import { errorResponse } from '../layers/http/responses.js';
 import { ORIGIN_VERIFY_HEADER, requireFrontDoor } from '../layers/http/origin-verify.js';
+import { JobStore } from '../layers/storage/job-store.js';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { createWorkDir, removeStaleWorkDirs, removeWorkDir } from '../layers/jobs/work-dirs.js';
 import { localS3Client, startTestStack } from './helpers/local.js';
 import { HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -404,5 +406,20 @@ describe('the API front door cannot be bypassed', () => {
     await expect(guard.before!(event({ [ORIGIN_VERIFY_HEADER]: 's3cret-value-from-secrets-manager' }))).resolves.toBeUndefined();
     // local mode and stacks without the front door: no secret configured, no check
     await expect(requireFrontDoor(undefined).before!(event({}))).resolves.toBeUndefined();
+  });
+});
+
+describe('ListBucket limited by s3:prefix', () => {
+  // what S3 answers a role whose ListBucket carries an s3:prefix condition: 403 for a missing key
+  const s3 = (listed: string[]) => ({
+    send: async (cmd: { constructor: { name: string } }) => {
+      if (cmd.constructor.name === 'GetObjectCommand') throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      return { Contents: listed.map((Key) => ({ Key })) };
+    },
+  }) as unknown as S3Client;
+
+  it('a missing job record is still "not found" (a listing under jobs/ tells it from a forbidden one)', async () => {
+    expect(await new JobStore(s3([]), 'b').get('AAAAAAAAAAAAAAAAAAAAAA')).toBeUndefined();
+    await expect(new JobStore(s3(['jobs/AAAAAAAAAAAAAAAAAAAAAA.json']), 'b').get('AAAAAAAAAAAAAAAAAAAAAA')).rejects.toThrow(/Access Denied/);
   });
 });
