@@ -33,7 +33,7 @@ export function validateFilename(value: unknown): string {
   if (/[\uD800-\uDFFF]/u.test(value)) throw new InvalidRequestError('filename must be well-formed Unicode (it has a lone surrogate)');
   // control (incl. U+0085), format (bidi overrides such as U+202E, zero-width) and line/paragraph separators
   if (/[\/\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(value) || value === '.' || value === '..') {
-    throw new InvalidRequestError('filename must not contain slashes, control, format or line-separator characters');
+    throw new InvalidRequestError('filename must not contain slashes or control characters (Unicode control, format or line/paragraph separator characters)');
   }
   return value;
 }
