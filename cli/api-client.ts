@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
+import { ENV, readOptional } from '../layers/core/env.js';
 import { contentTypeForName, jobStatusPath, ROUTES, type ApiErrorBody, type CreateJobRequest, type CreateJobResponse, type JobOptionsRequest, type JobStatusResponse as JobStatus } from '../layers/contracts/index.js';
 
 export function contentTypeFor(file: string): string {
@@ -27,12 +28,18 @@ async function asJson<T>(res: Response): Promise<T> {
   return body as T;
 }
 
+/** A bearer token for deployments with authMode jwt/cognito (STEMS_API_TOKEN); none in anonymous mode. */
+function authHeaders(): Record<string, string> {
+  const token = readOptional(ENV.apiToken);
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 export async function createJob(api: string, file: string, options: JobOptionsRequest = {}): Promise<CreateJobResponse> {
   const { size } = await stat(file);
   const request: CreateJobRequest = { filename: path.basename(file), contentType: contentTypeFor(file), bytes: size, options };
   const res = await fetch(new URL(ROUTES.createJob.path, api), {
     method: ROUTES.createJob.method,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authHeaders() },
     body: JSON.stringify(request),
   });
   return asJson<CreateJobResponse>(res);
@@ -48,7 +55,7 @@ export async function uploadFile(upload: CreateJobResponse['upload'], file: stri
 }
 
 export async function getStatus(api: string, jobId: string): Promise<JobStatus> {
-  return asJson<JobStatus>(await fetch(new URL(jobStatusPath(jobId), api)));
+  return asJson<JobStatus>(await fetch(new URL(jobStatusPath(jobId), api), { headers: authHeaders() }));
 }
 
 export async function waitForJob(api: string, jobId: string, opts: { intervalMs?: number; timeoutMs?: number; onStatus?: (s: JobStatus) => void } = {}): Promise<JobStatus> {

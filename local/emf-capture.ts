@@ -3,11 +3,23 @@
  * EMF records (`{"_aws": ...}`) are collected into a file (for the metrics function) instead of
  * the console. Everything else passes through untouched.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 
-export function captureEmf(file: string): () => void {
+/** The collected file is rotated at this size (to <file>.1, replacing the previous one), so it never grows without bound. */
+export const EMF_ROTATE_BYTES = 64 * 1024 * 1024;
+
+export function captureEmf(file: string, rotateBytes = EMF_ROTATE_BYTES): () => void {
   mkdirSync(path.dirname(file), { recursive: true });
+  let size = (() => { try { return statSync(file).size; } catch { return 0; } })();
+  const append = (line: string) => {
+    if (size + line.length > rotateBytes && size > 0) {
+      renameSync(file, `${file}.1`);
+      size = 0;
+    }
+    appendFileSync(file, line);
+    size += Buffer.byteLength(line);
+  };
   const original = process.stdout.write;
   let partial = '';
   process.stdout.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
@@ -17,7 +29,7 @@ export function captureEmf(file: string): () => void {
     partial = lines.pop()!;
     const keep = lines.filter((line) => {
       if (!line.startsWith('{"_aws":')) return true;
-      appendFileSync(file, `${line}\n`);
+      append(`${line}\n`);
       return false;
     });
     if (partial && !partial.startsWith('{')) {

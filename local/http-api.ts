@@ -85,7 +85,7 @@ async function serveStatic(site: StaticSite, url: URL, res: http.ServerResponse)
     res.end(JSON.stringify(await gen()));
     return true;
   }
-  const file = path.resolve(site.dir, `.${decodeURIComponent(name)}`);
+  const file = path.resolve(site.dir, `.${decodeSegment(name)}`);
   if (!file.startsWith(path.resolve(site.dir) + path.sep)) return false;
   try {
     const body = await readFile(file);
@@ -97,33 +97,72 @@ async function serveStatic(site: StaticSite, url: URL, res: http.ServerResponse)
   }
 }
 
+/** A request we cannot make sense of: answered 400, and the server keeps serving. */
+class BadRequest extends Error {}
+
+/** Host as RFC 9110 allows it (name or IP literal, optional port); anything else is refused. */
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new BadRequest('malformed percent-encoding in the path');
+  }
+}
+
+function sendError(res: http.ServerResponse, status: number, code: string, message: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify({ error: { code, message } }));
+}
+
+/**
+ * Every failure is answered on its own request: a malformed URL, Host or body is a 400, anything
+ * unexpected a generic 500 (details only in the log), and the server keeps serving. Requests that
+ * Node cannot even parse get a 400 from `clientError`.
+ */
 export function createHttpApi(routes: Route[], site?: StaticSite): http.Server {
-  return http.createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
-    for (const route of routes) {
-      const m = route.method === req.method ? route.pattern.exec(url.pathname) : null;
-      if (!m) continue;
-      const body = await readBody(req);
-      if (body === null) {
-        res.writeHead(413, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'PAYLOAD_TOO_LARGE', message: 'request body is too large' } }));
-        return;
-      }
-      const params = Object.fromEntries(route.params.map((p, i) => [p, decodeURIComponent(m[i + 1])]));
-      try {
-        const r = await route.handler()(toEvent(req, url, route, params, body), lambdaContext(route.functionName));
-        const result = typeof r === 'string' ? { statusCode: 200, body: r } : r;
-        res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as http.OutgoingHttpHeaders);
-        res.end(result.body ?? '');
-      } catch (err) {
-        console.error(`${route.routeKey}: ${(err as Error).stack}`);
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'INTERNAL', message: 'internal error' } }));
-      }
-      return;
-    }
-    if (req.method === 'GET' && site && (await serveStatic(site, url, res))) return;
-    res.writeHead(404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${url.pathname}` } }));
+  const server = http.createServer((req, res) => {
+    handle(routes, site, req, res).catch((err: unknown) => {
+      if (err instanceof BadRequest) return sendError(res, 400, 'INVALID_REQUEST', err.message);
+      console.error(`${req.method} ${String(req.url).slice(0, 200)}: ${(err as Error)?.stack ?? String(err)}`);
+      sendError(res, 500, 'INTERNAL', 'internal error');
+    });
   });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  return server;
+}
+
+async function handle(routes: Route[], site: StaticSite | undefined, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const host = req.headers.host ?? 'localhost';
+  if (!HOST.test(host)) throw new BadRequest('malformed Host header');
+  let url: URL;
+  try {
+    // the Host header is data, never part of how the path is parsed
+    url = new URL(req.url ?? '/', 'http://localhost');
+    url.host = host;
+  } catch {
+    throw new BadRequest('malformed request target');
+  }
+  for (const route of routes) {
+    const m = route.method === req.method ? route.pattern.exec(url.pathname) : null;
+    if (!m) continue;
+    const params = Object.fromEntries(route.params.map((p, i) => [p, decodeSegment(m[i + 1])]));
+    const body = await readBody(req);
+    if (body === null) return sendError(res, 413, 'PAYLOAD_TOO_LARGE', 'request body is too large');
+    const r = await route.handler()(toEvent(req, url, route, params, body), lambdaContext(route.functionName));
+    const result = typeof r === 'string' ? { statusCode: 200, body: r } : r;
+    res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as http.OutgoingHttpHeaders);
+    res.end(result.body ?? '');
+    return;
+  }
+  if (req.method === 'GET' && site && (await serveStatic(site, url, res))) return;
+  sendError(res, 404, 'NOT_FOUND', `no route for ${String(req.method).slice(0, 10)} ${url.pathname.slice(0, 200)}`);
 }

@@ -97,7 +97,14 @@ function perKeyConsistency(store: Store) {
   };
   return async (ctx: KoaCtx, next: () => Promise<void>) => {
     const [bucket, ...rest] = ctx.path.slice(1).split('/');
-    const key = decodeURIComponent(rest.join('/'));
+    let key: string;
+    try {
+      key = decodeURIComponent(rest.join('/'));
+    } catch {
+      ctx.status = 400;
+      ctx.body = { Error: { Code: 'InvalidURI', Message: 'Couldn\'t parse the specified URI.' } };
+      return;
+    }
     if (key === '' || !['GET', 'HEAD', 'PUT', 'DELETE'].includes(ctx.method) || 'uploadId' in ctx.query) return next();
     const id = `${bucket}/${key}`;
     const st = stateOf(id);

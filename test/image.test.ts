@@ -4,13 +4,17 @@
  * handler in a plain Node process laid out like /var/task, against the local S3 server.
  */
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadFile } from '../cli/api-client.js';
 import { bundleFunctions, FUNCTIONS } from '../infra/image/bundle.js';
+import { fetchFfmpeg, readRelease, releaseArch } from '../infra/image/fetch-ffmpeg.js';
 import { LOCAL_S3_CLIENT_ENV, localS3Client, startLocalS3, type LocalS3 } from '../local/s3-server.js';
 import { tmpDir, writeGainModel } from './helpers/models.js';
 import { writeMusicWav } from './helpers/signals.js';
@@ -60,12 +64,45 @@ describe('Dockerfile', () => {
     for (const c of staged) for (const s of c.sources) {
       if (s.startsWith('/app/')) expect(existsSync(path.join(root, s.slice('/app/'.length))), s).toBe(true);
     }
-    // /opt/ffmpeg is copied out of the @ffmpeg-installer package for the image's platform
-    expect(dockerfile).toMatch(/cp node_modules\/@ffmpeg-installer\/linux-\*\/ffmpeg \/opt\/ffmpeg/);
-    const installers = readdirSync(path.join(root, 'node_modules', '@ffmpeg-installer')).filter((d) => d.startsWith('linux-'));
-    expect(installers.some((d) => statSync(path.join(root, 'node_modules', '@ffmpeg-installer', d, 'ffmpeg')).mode & 0o111)).toBe(true);
     // every bundle the stack's CMDs name is built
     for (const f of FUNCTIONS) expect(existsSync(path.join(root, 'dist', 'functions', `${f}.mjs`))).toBe(true);
+  });
+});
+
+describe('the image ships a current, pinned static ffmpeg and ffprobe', () => {
+  it('the build fetches both for the target architecture and the functions are pointed at them', async () => {
+    expect(dockerfile).toMatch(/ARG TARGETARCH[\s\S]*npx tsx infra\/image\/fetch-ffmpeg\.ts --arch "\$\{TARGETARCH:-amd64\}" --out \/opt\/bin/);
+    expect(copies()).toContainEqual({ from: 'build', sources: ['/opt/bin/ffmpeg', '/opt/bin/ffprobe'], dest: '/opt/bin/' });
+    expect(dockerfile).toMatch(/FFMPEG_PATH=\/opt\/bin\/ffmpeg/);
+    expect(dockerfile).toMatch(/FFPROBE_PATH=\/opt\/bin\/ffprobe/);
+    const release = await readRelease();
+    expect(Number(release.ffmpegVersion.split('.')[0])).toBeGreaterThanOrEqual(7);
+    for (const arch of ['amd64', 'arm64']) {
+      for (const tool of ['ffmpeg', 'ffprobe'] as const) expect(release.sha256[releaseArch(arch)][tool]).toMatch(/^[0-9a-f]{64}$/);
+    }
+    // the old 2018 build is gone from the dependencies
+    expect(Object.keys(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).optionalDependencies ?? {})).not.toContain('@ffmpeg-installer/linux-x64');
+  });
+
+  it('installs a download only when its SHA-256 matches the pin', async () => {
+    const payload = { ffmpeg: Buffer.from('#!/bin/sh\necho ffmpeg\n'), ffprobe: Buffer.from('#!/bin/sh\necho ffprobe\n') };
+    const server = http.createServer((req, res) => res.end(req.url!.includes('ffprobe') ? payload.ffprobe : payload.ffmpeg));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+      const release = {
+        version: 'test', ffmpegVersion: '8.1.2', urlTemplate: `http://127.0.0.1:${(server.address() as AddressInfo).port}/{version}/{tool}-linux-{arch}`,
+        sha256: { x64: { ffmpeg: sha(payload.ffmpeg), ffprobe: sha(payload.ffprobe) }, arm64: { ffmpeg: sha(payload.ffprobe), ffprobe: sha(payload.ffprobe) } },
+      };
+      const good = tmpDir('ffmpeg-good');
+      expect(await fetchFfmpeg(release, 'amd64', good)).toEqual([path.join(good, 'ffmpeg'), path.join(good, 'ffprobe')]);
+      expect(statSync(path.join(good, 'ffprobe')).mode & 0o111).toBeTruthy();
+      const bad = tmpDir('ffmpeg-bad');
+      await expect(fetchFfmpeg(release, 'arm64', bad)).rejects.toThrow(/does not match the pinned/);
+      expect(readdirSync(bad)).toEqual([]);
+    } finally {
+      server.close();
+    }
   });
 });
 
@@ -73,15 +110,22 @@ describe('bundled handlers in plain Node processes', () => {
   let s3: LocalS3;
   const bucket = 'image-test';
   let env: NodeJS.ProcessEnv;
+  let optBin: string;
 
   beforeAll(async () => {
     s3 = await startLocalS3({ directory: tmpDir('image-s3'), bucket, corsOrigins: ['http://127.0.0.1:1'] });
     const models = tmpDir('image-models');
     cpSync(writeGainModel({ id: 'tiny', gains: { vocals: 1, accompaniment: 1 } }), path.join(models, 'tiny'), { recursive: true });
-    const installer = readdirSync(path.join(root, 'node_modules', '@ffmpeg-installer')).find((d) => d.startsWith('linux-'))!;
+    // /opt/bin as the image lays it out; each tool logs its calls, so the test sees which binary ran
+    optBin = tmpDir('opt-bin');
+    for (const tool of ['ffmpeg', 'ffprobe']) {
+      const real = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
+      writeFileSync(path.join(optBin, tool), `#!/bin/sh\necho ${tool} >> "${optBin}/calls.log"\nexec "${real}" "$@"\n`, { mode: 0o755 });
+    }
     env = {
-      PATH: '/usr/bin:/bin', // no ffmpeg from PATH: the image's FFMPEG_PATH must be what works
-      FFMPEG_PATH: path.join(root, 'node_modules', '@ffmpeg-installer', installer, 'ffmpeg'),
+      PATH: '/nonexistent', // no ffmpeg from PATH: the image's FFMPEG_PATH / FFPROBE_PATH must be what works
+      FFMPEG_PATH: path.join(optBin, 'ffmpeg'),
+      FFPROBE_PATH: path.join(optBin, 'ffprobe'),
       STEMS_BUNDLED_MODELS_DIR: path.join(taskRoot, 'models'),
       STEMS_MODELS_DIR: models,
       STEMS_DEFAULT_MODEL: 'tiny',
@@ -124,6 +168,10 @@ describe('bundled handlers in plain Node processes', () => {
     }] };
     const outcomes = await invoke('separate', event) as unknown as { outcome: string }[];
     expect(outcomes).toEqual([expect.objectContaining({ jobId: job.jobId, outcome: 'done' })]);
+    // the image's binaries did the probing, counting, decoding and encoding
+    const calls = readFileSync(path.join(optBin, 'calls.log'), 'utf8').split('\n');
+    expect(calls).toContain('ffprobe');
+    expect(calls.filter((c) => c === 'ffmpeg').length).toBeGreaterThanOrEqual(3);
 
     const status = await invoke('status', http('GET', `/jobs/${job.jobId}`, undefined, job.jobId));
     expect(status.statusCode).toBe(200);

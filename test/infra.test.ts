@@ -14,9 +14,9 @@ const config = parseConfig({ allowedOrigins: 'https://stems.example.com', separa
 const siteDir = tmpDir('site');
 writeFileSync(path.join(siteDir, 'index.html'), '<!doctype html><title>page</title>');
 
-function synth(withNag = false) {
+function synth(withNag = false, stackConfig = config) {
   const app = new App({ outdir: tmpDir('cdk-out') });
-  const stack = new StemSplitterStack(app, 'Test', { config, siteDir });
+  const stack = new StemSplitterStack(app, 'Test', { config: stackConfig, siteDir });
   if (withNag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };
 }
@@ -214,9 +214,9 @@ describe('upload page hosting', () => {
   it('deploys the built files with a config.json pointing at the API', () => {
     const deployments = template.findResources('Custom::CDKBucketDeployment');
     const props = Object.values(deployments)[0].Properties;
-    // the second source is config.json, whose one deploy-time value is the API's endpoint
+    // the second source is config.json, whose one deploy-time value is the API's front door (CloudFront + WAF)
     expect(props.SourceObjectKeys).toHaveLength(2);
-    expect(props.SourceMarkers[1]).toEqual({ '<<marker:0xbaba:0>>': { 'Fn::GetAtt': [expect.stringMatching(/^HttpApi/), 'ApiEndpoint'] } });
+    expect(props.SourceMarkers[1]).toEqual({ '<<marker:0xbaba:0>>': { 'Fn::GetAtt': [expect.stringMatching(/^ApiFrontDoorCdn/), 'DomainName'] } });
     expect(props.DistributionPaths).toEqual(['/index.html', '/config.json']);
   });
 });
@@ -251,4 +251,106 @@ describe('stack configuration', () => {
     [{ maxUploadBytes: -1 }, /positive number/],
     [{ bogus: 1 }, /unknown setting "bogus"/],
   ])('rejects %j', (raw, message) => expect(() => parseConfig(raw as Record<string, unknown>)).toThrow(message));
+});
+
+describe('security (issue 14)', () => {
+  const routes = (t: Template) => Object.values(t.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties as Record<string, unknown>);
+  const route = (t: Template, key: string) => routes(t).find((r) => r.RouteKey === key)!;
+
+  it('anonymous mode (the default): job routes open, /metrics requires IAM (SigV4)', () => {
+    expect(DEFAULT_CONFIG.authMode).toBe('anonymous');
+    expect(route(template, 'POST /jobs').AuthorizationType).toBe('NONE');
+    expect(route(template, 'GET /jobs/{id}').AuthorizationType).toBe('NONE');
+    expect(route(template, 'GET /metrics').AuthorizationType).toBe('AWS_IAM');
+    template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
+  });
+
+  it('jwt mode: a JWT authorizer for the configured OIDC issuer and audience on both job routes; /metrics stays IAM', () => {
+    const t = Template.fromStack(synth(false, parseConfig({ authMode: 'jwt', jwtIssuer: 'https://login.example.com/realms/stems', jwtAudience: 'stems-api' })).stack);
+    t.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT', IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: 'https://login.example.com/realms/stems', Audience: ['stems-api'] },
+    });
+    for (const key of ['POST /jobs', 'GET /jobs/{id}']) {
+      expect(route(t, key).AuthorizationType).toBe('JWT');
+      expect(route(t, key).AuthorizerId).toBeDefined();
+    }
+    expect(route(t, 'GET /metrics').AuthorizationType).toBe('AWS_IAM');
+    t.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.objectLike({ AllowHeaders: ['content-type', 'authorization'] }) });
+  });
+
+  it('cognito mode: the stack creates a user pool (no self sign-up) and authorizes its tokens; passes cdk-nag', () => {
+    const { app, stack } = synth(true, parseConfig({ authMode: 'cognito' }));
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::Cognito::UserPool', { AdminCreateUserConfig: { AllowAdminCreateUserOnly: true } });
+    t.hasResourceProperties('AWS::Cognito::UserPoolClient', { GenerateSecret: false });
+    t.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerType: 'JWT', JwtConfiguration: Match.objectLike({ Issuer: Match.anyValue() }) });
+    expect(route(t, 'POST /jobs').AuthorizationType).toBe('JWT');
+    const report = JSON.parse(readFileSync(path.join(app.synth().directory, 'validation-report.json'), 'utf8'));
+    expect(report.pluginReports.find((r: { pluginName: string }) => r.pluginName === 'AwsSolutions').violations).toEqual([]);
+  });
+
+  it('refuses a jwt mode without issuer or audience, and a localhost-free default for allowed origins', () => {
+    expect(() => parseConfig({ authMode: 'jwt' })).toThrow(/jwtIssuer/);
+    expect(() => parseConfig({ authMode: 'jwt', jwtIssuer: 'http://insecure.example.com', jwtAudience: 'x' })).toThrow(/https/);
+    expect(DEFAULT_CONFIG.allowedOrigins).toEqual([]);
+    expect(JSON.stringify(JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'cdk.json'), 'utf8')).context)).not.toMatch(/localhost/);
+    // the production template allows only the configured origin and the page's own
+    const origins = JSON.stringify(template.findResources('AWS::ApiGatewayV2::Api')) + JSON.stringify(template.findResources('AWS::S3::Bucket'));
+    expect(origins).not.toMatch(/localhost|127\.0\.0\.1/);
+  });
+
+  it('every ListBucket grant is limited to the prefixes its function uses (s3:prefix condition)', () => {
+    const expected: Record<string, string[]> = { Presign: ['jobs/*'], Status: ['jobs/*'], Separate: ['uploads/*', 'jobs/*', 'results/*'] };
+    for (const [fn, prefixes] of Object.entries(expected)) {
+      const lists = statementsOf(fn).filter((st) => st.Action === 's3:ListBucket');
+      expect(lists, fn).toHaveLength(1);
+      expect(lists[0].Condition, fn).toEqual({ StringLike: { 's3:prefix': prefixes } });
+    }
+  });
+
+  it('the alarms notify an SNS topic (TLS-only, encrypted), with the configured email subscribed', () => {
+    const t = Template.fromStack(synth(false, parseConfig({ alarmEmail: 'ops@example.com' })).stack);
+    const topics = t.findResources('AWS::SNS::Topic');
+    const topicId = Object.keys(topics)[0];
+    expect(topics[topicId].Properties.KmsMasterKeyId).toBeDefined();
+    t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: topicId } });
+    const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThanOrEqual(2);
+    for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    t.hasResourceProperties('AWS::SNS::TopicPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } });
+  });
+
+  it('a WAF web ACL with a per-client-IP rate-based rule fronts the API (CloudFront) and the page', () => {
+    template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'CLOUDFRONT', DefaultAction: { Allow: {} },
+      Rules: [Match.objectLike({
+        Name: 'PerClientRateLimit', Action: { Block: Match.anyValue() },
+        Statement: { RateBasedStatement: { Limit: DEFAULT_CONFIG.clientRateLimit, AggregateKeyType: 'IP', EvaluationWindowSec: 300 } },
+      })],
+    });
+    const acl = Object.keys(template.findResources('AWS::WAFv2::WebACL'))[0];
+    const dists = Object.values(template.findResources('AWS::CloudFront::Distribution'));
+    expect(dists).toHaveLength(2);
+    for (const d of dists) expect(d.Properties.DistributionConfig.WebACLId).toEqual({ 'Fn::GetAtt': [acl, 'Arn'] });
+    // the API distribution adds the origin-verify secret; the job functions get the same value and check it
+    const api = dists.find((d) => JSON.stringify(d).includes('execute-api'))!;
+    const header = api.Properties.DistributionConfig.Origins[0].OriginCustomHeaders[0];
+    expect(header.HeaderName).toBe('x-origin-verify');
+    expect(JSON.stringify(header.HeaderValue)).toMatch(/resolve:secretsmanager/);
+    for (const fn of ['Presign', 'Status']) {
+      const f = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith(`Functions${fn}`))![1];
+      expect(JSON.stringify(f.Properties.Environment.Variables.STEMS_ORIGIN_VERIFY)).toEqual(JSON.stringify(header.HeaderValue));
+    }
+  });
+
+  it('outside us-east-1 a CLOUDFRONT web ACL must be given (WAF for CloudFront lives there)', () => {
+    const app = new App({ outdir: tmpDir('cdk-out') });
+    expect(() => new StemSplitterStack(app, 'Eu', { config, siteDir, env: { region: 'eu-west-1', account: '123456789012' } })).toThrow(/us-east-1.*webAclArn/);
+    const arn = 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/stems/0123';
+    const stack = new StemSplitterStack(new App({ outdir: tmpDir('cdk-out') }), 'Eu2', { config: parseConfig({ webAclArn: arn }), siteDir, env: { region: 'eu-west-1', account: '123456789012' } });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::WAFv2::WebACL', 0);
+    for (const d of Object.values(t.findResources('AWS::CloudFront::Distribution'))) expect(d.Properties.DistributionConfig.WebACLId).toBe(arn);
+  });
 });

@@ -157,8 +157,8 @@ describe('GET /metrics (local mode)', () => {
 
   it('rejects unknown metrics, stats and dimension sets with 400', async () => {
     for (const [q, message] of [
-      ['metric=Bogus', /unknown metric\(s\) Bogus/],
-      ['metric=InferenceTime&stats=p42', /unknown stat\(s\) p42/],
+      ['metric=Bogus', /unknown metric\(s\) "Bogus"/],
+      ['metric=InferenceTime&stats=p42', /unknown stat\(s\) "p42"/],
       ['metric=InferenceTime&model=tiny', /dimensions must be one of/],
       ['metric=InferenceTime&start=yesterday', /start must be an ISO time/],
     ] as const) {

@@ -6,4 +6,5 @@ import { serviceDeps } from '../../layers/runtime/service.js';
 
 const deps = serviceDeps();
 
-export const handler = httpFunction('presign', async (event) => json(201, await createJob(parseJsonBody(event.body, event.isBase64Encoded), deps)));
+// job routes only answer requests that came through the front door (CloudFront + WAF) when one is deployed
+export const handler = httpFunction('presign', async (event) => json(201, await createJob(parseJsonBody(event.body, event.isBase64Encoded), deps)), { frontDoor: true });

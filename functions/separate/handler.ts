@@ -5,6 +5,7 @@
 import middy from '@middy/core';
 import type { S3Event } from 'aws-lambda';
 import { processUpload, type Outcome } from '../../layers/jobs/process-upload.js';
+import { removeStaleWorkDirs } from '../../layers/jobs/work-dirs.js';
 import { createLogger, jobLogger } from '../../layers/observability/logger.js';
 import { createMetrics, recordSeparation } from '../../layers/observability/metrics.js';
 import { serviceDeps } from '../../layers/runtime/service.js';
@@ -18,6 +19,9 @@ export const handler = middy<S3Event, Outcome[]>()
   // metrics are published per job (recordSeparation); only the cold start is per invocation
   .use({ before: async (request) => metrics.captureColdStartMetric(request.context.functionName) })
   .handler(async (event, context) => {
+    // a worker killed mid-job left its /tmp/job-* behind in this (reused) sandbox
+    const stale = await removeStaleWorkDirs({ exclusive: Boolean(process.env.AWS_LAMBDA_FUNCTION_NAME) });
+    if (stale.length) logger.warn('removed stale job folders', { count: stale.length });
     const deps = {
       ...base,
       limits: () => ({ remainingMs: context.getRemainingTimeInMillis?.(), memoryMb: base.config.functionMemoryMb, minRealTimeFactor: base.config.minRealTimeFactor }),

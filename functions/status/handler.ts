@@ -6,4 +6,4 @@ import { serviceDeps } from '../../layers/runtime/service.js';
 
 const deps = serviceDeps();
 
-export const handler = httpFunction('status', async (event) => json(200, await jobStatus(event.pathParameters?.id, deps)));
+export const handler = httpFunction('status', async (event) => json(200, await jobStatus(event.pathParameters?.id, deps)), { frontDoor: true });

@@ -1,5 +1,10 @@
-/** The HTTP API (API Gateway v2): routes to the functions, CORS, throttling, access logs. */
-import { type CfnStage, CorsHttpMethod, HttpApi, type HttpMethod, HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
+/**
+ * The HTTP API (API Gateway v2): routes to the functions, CORS, throttling, access logs, and who
+ * may call what: the job routes take the configured authorizer (none in anonymous mode; a JWT
+ * authorizer for an OIDC issuer or the stack's Cognito pool), /metrics requires IAM (SigV4).
+ */
+import { type CfnStage, CorsHttpMethod, HttpApi, type HttpMethod, HttpStage, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -14,6 +19,8 @@ export interface StemsApiProps {
   readonly allowedOrigins: string[];
   readonly rateLimit: number;
   readonly burstLimit: number;
+  /** Authorizer of POST /jobs and GET /jobs/{id}; none: anonymous. */
+  readonly jobsAuthorizer?: IHttpRouteAuthorizer;
 }
 
 export class StemsApi extends Construct {
@@ -27,7 +34,7 @@ export class StemsApi extends Construct {
       corsPreflight: {
         allowOrigins: props.allowedOrigins,
         allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.OPTIONS],
-        allowHeaders: ['content-type'],
+        allowHeaders: props.jobsAuthorizer ? ['content-type', 'authorization'] : ['content-type'],
         maxAge: Duration.hours(1),
       },
     });
@@ -46,10 +53,11 @@ export class StemsApi extends Construct {
         latencyMs: '$context.responseLatency', integrationError: '$context.integrationErrorMessage',
       }),
     };
-    const add = (r: Route, id: string, fn: lambda.IFunction) =>
-      this.api.addRoutes({ path: r.path, methods: [r.method as HttpMethod], integration: new HttpLambdaIntegration(id, fn) });
-    add(ROUTES.createJob, 'CreateJob', props.presign);
-    add(ROUTES.jobStatus, 'JobStatus', props.status);
-    add(ROUTES.metrics, 'Metrics', props.metrics);
+    const add = (r: Route, id: string, fn: lambda.IFunction, authorizer: IHttpRouteAuthorizer | undefined) =>
+      this.api.addRoutes({ path: r.path, methods: [r.method as HttpMethod], integration: new HttpLambdaIntegration(id, fn), authorizer });
+    add(ROUTES.createJob, 'CreateJob', props.presign, props.jobsAuthorizer);
+    add(ROUTES.jobStatus, 'JobStatus', props.status, props.jobsAuthorizer);
+    // GetMetricData costs money per query: operators and the dashboard sign their requests (execute-api:Invoke)
+    add(ROUTES.metrics, 'Metrics', props.metrics, new HttpIamAuthorizer());
   }
 }

@@ -1,9 +1,40 @@
 /** The stack's settings: typed, defaulted, validated; read from CDK context by the app entry. */
 import { DEFAULTS } from '../../layers/contracts/defaults.js';
 
+export type AuthMode = 'anonymous' | 'jwt' | 'cognito';
+
 export interface StemSplitterConfig {
-  /** Browser origins allowed to call the API and upload to the bucket. */
+  /**
+   * Browser origins allowed to call the API and upload to the bucket, besides the stack's own page
+   * (always allowed). No localhost here: a development origin is added with `-c allowedOrigins=`.
+   * @default []
+   */
   readonly allowedOrigins: string[];
+  /**
+   * Who may use POST /jobs and GET /jobs/{id}: `anonymous` (anyone, bounded by the per-client rate
+   * limit; for private or demo deployments), `jwt` (a bearer token from any OIDC issuer:
+   * jwtIssuer + jwtAudience), `cognito` (a user pool the stack creates). @default 'anonymous'
+   */
+  readonly authMode: AuthMode;
+  /** `jwt` mode: the issuer URL (https://…), whose /.well-known/openid-configuration API Gateway reads. */
+  readonly jwtIssuer: string;
+  /** `jwt` mode: accepted `aud` (or `client_id`) values. */
+  readonly jwtAudience: string[];
+  /**
+   * Requests per client IP per 5 minutes through the API's CloudFront + WAF front door before WAF
+   * blocks that client (the others keep their share). @default 600
+   */
+  readonly clientRateLimit: number;
+  /** `arn:…:webacl/…` of a CLOUDFRONT-scope web ACL to use instead of creating one (needed outside us-east-1). @default '' */
+  readonly webAclArn: string;
+  /** Email subscribed to the alarm topic (confirm the subscription mail). @default '' (topic only) */
+  readonly alarmEmail: string;
+  /** Highest output sample rate; `source` keeps the source's rate up to it. @default 48000 */
+  readonly maxOutputRate: number;
+  /** Sources sampled above this are refused. @default 192000 */
+  readonly maxSourceRate: number;
+  /** Most bytes of results (stems + zip) one job may produce. @default 2 GiB */
+  readonly maxJobOutputBytes: number;
   /** @default 200 MiB */
   readonly maxUploadBytes: number;
   /** @default 1200 (20 minutes) */
@@ -35,7 +66,16 @@ export interface StemSplitterConfig {
 }
 
 export const DEFAULT_CONFIG: StemSplitterConfig = {
-  allowedOrigins: ['http://localhost:3000'],
+  allowedOrigins: [],
+  authMode: 'anonymous',
+  jwtIssuer: '',
+  jwtAudience: [],
+  clientRateLimit: 600,
+  webAclArn: '',
+  alarmEmail: '',
+  maxOutputRate: 48_000,
+  maxSourceRate: 192_000,
+  maxJobOutputBytes: 2 * 1024 ** 3,
   maxUploadBytes: DEFAULTS.maxUploadBytes,
   maxDurationSeconds: DEFAULTS.maxDurationSeconds,
   defaultModel: 'default',
@@ -85,5 +125,12 @@ export function parseConfig(raw: Raw): StemSplitterConfig {
   if (config.separateTimeoutSeconds > 900) throw new Error('separateTimeoutSeconds must be at most 900 (the Lambda limit)');
   if (config.separateEphemeralMb < 512 || config.separateEphemeralMb > 10240) throw new Error('separateEphemeralMb must be between 512 and 10240');
   for (const o of config.allowedOrigins) if (!/^https?:\/\/[^/]+$/.test(o)) throw new Error(`allowedOrigins: "${o}" is not an origin (scheme://host[:port])`);
+  if (!['anonymous', 'jwt', 'cognito'].includes(config.authMode)) throw new Error('authMode must be anonymous, jwt or cognito');
+  if (config.authMode === 'jwt' && (!/^https:\/\/[^\s]+$/.test(config.jwtIssuer) || config.jwtAudience.length === 0)) {
+    throw new Error('authMode jwt needs jwtIssuer (an https:// OIDC issuer URL) and jwtAudience (one or more audiences)');
+  }
+  if (config.clientRateLimit < 10 || config.clientRateLimit > 2_000_000_000) throw new Error('clientRateLimit must be between 10 and 2000000000 (WAF rate-based rule limits)');
+  if (config.webAclArn && !/^arn:aws[\w-]*:wafv2:us-east-1:\d{12}:global\/webacl\/.+/.test(config.webAclArn)) throw new Error('webAclArn must be a CLOUDFRONT-scope (global, us-east-1) WAFv2 web ACL ARN');
+  if (config.alarmEmail && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(config.alarmEmail)) throw new Error('alarmEmail must be an email address');
   return config;
 }

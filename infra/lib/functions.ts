@@ -46,6 +46,9 @@ export class StemsFunctions extends Construct {
       STEMS_MAX_DURATION_S: String(config.maxDurationSeconds),
       STEMS_DEFAULT_MODEL: config.defaultModel,
       STEMS_JOB_LEASE_SECONDS: String(config.separateTimeoutSeconds + 60),
+      STEMS_MAX_OUTPUT_RATE: String(config.maxOutputRate),
+      STEMS_MAX_SOURCE_RATE: String(config.maxSourceRate),
+      STEMS_MAX_OUTPUT_BYTES: String(config.maxJobOutputBytes),
     };
     const fn = (name: string, handler: string, extra: Partial<lambda.DockerImageFunctionProps>) => new lambda.DockerImageFunction(this, name, {
       code: image(handler),
@@ -79,15 +82,18 @@ export class StemsFunctions extends Construct {
     bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(this.separate), { prefix: 'uploads/' });
 
     const objects = (prefix: string) => bucket.arnForObjects(`${prefix}*`);
-    // ListBucket lets S3 answer 404 (not 403) for a missing job record
-    const list = new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] });
+    // ListBucket, only under the prefixes each function works in: it tells a missing job record
+    // from a forbidden one (JobStore.get) and lists a failed job's partial results
+    const list = (...prefixes: string[]) => new iam.PolicyStatement({
+      actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } },
+    });
     this.presign.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [objects('uploads/'), objects('jobs/')] }));
-    this.presign.addToRolePolicy(list);
+    this.presign.addToRolePolicy(list('jobs/'));
     this.status.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objects('jobs/'), objects('results/')] }));
-    this.status.addToRolePolicy(list);
+    this.status.addToRolePolicy(list('jobs/'));
     this.separate.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objects('uploads/'), objects('jobs/')] }));
     this.separate.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [objects('jobs/'), objects('results/')] }));
     this.separate.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject', 's3:AbortMultipartUpload'], resources: [objects('results/')] }));
-    this.separate.addToRolePolicy(list);
+    this.separate.addToRolePolicy(list('uploads/', 'jobs/', 'results/'));
   }
 }

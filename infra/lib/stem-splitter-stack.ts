@@ -1,9 +1,13 @@
 /** Stem Splitter on AWS: bucket → S3 event → separate; HTTP API → presign and status. */
 import { type CfnElement, CfnOutput, Lazy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import type { CfnDistribution } from 'aws-cdk-lib/aws-cloudfront';
 import type { PageModel } from '../../layers/contracts/api.js';
 import { pageModel, registryManifest } from '../../layers/models/registry.js';
+import { JobsAccess } from './access.js';
+import { AlarmNotifications } from './alerts.js';
 import { StemsApi } from './api.js';
+import { ApiFrontDoor } from './front-door.js';
 import type { StemSplitterConfig } from './config.js';
 import { StemsFunctions } from './functions.js';
 import { StemsObservability } from './observability.js';
@@ -31,6 +35,9 @@ export class StemSplitterStack extends Stack {
   readonly api: StemsApi;
   readonly website: Website;
   readonly observability: StemsObservability;
+  readonly access: JobsAccess;
+  readonly frontDoor: ApiFrontDoor;
+  readonly alarms: AlarmNotifications;
 
   constructor(scope: Construct, id: string, props: StemSplitterStackProps) {
     super(scope, id, props);
@@ -41,15 +48,22 @@ export class StemSplitterStack extends Stack {
     const origins = [...config.allowedOrigins, pageOrigin];
     this.storage = new StemsStorage(this, 'Storage', { ...config, allowedOrigins: origins, accessLogs: logs.bucket });
     this.functions = new StemsFunctions(this, 'Functions', { bucket: this.storage.bucket, config });
+    this.access = new JobsAccess(this, 'Access', config);
     this.api = new StemsApi(this, 'Http', {
       presign: this.functions.presign, status: this.functions.status, metrics: this.functions.metrics, allowedOrigins: origins,
-      rateLimit: config.apiRateLimit, burstLimit: config.apiBurstLimit,
+      rateLimit: config.apiRateLimit, burstLimit: config.apiBurstLimit, jobsAuthorizer: this.access.authorizer,
     });
+    // clients (the page, the CLI) use the API through CloudFront + WAF: a rate limit per client IP
+    this.frontDoor = new ApiFrontDoor(this, 'ApiFrontDoor', {
+      api: this.api.api, guarded: [this.functions.presign, this.functions.status], clientRateLimit: config.clientRateLimit,
+      webAclArn: config.webAclArn || undefined, accessLogs: logs.bucket,
+    });
+    const apiUrl = `https://${this.frontDoor.distribution.distributionDomainName}`;
     this.website = new Website(this, 'Website', {
       siteDir: props.siteDir ?? SITE_DIR,
       accessLogs: logs.bucket,
       config: {
-        apiUrl: this.api.api.apiEndpoint,
+        apiUrl,
         maxUploadBytes: config.maxUploadBytes,
         maxDurationSeconds: config.maxDurationSeconds,
         models: [...new Set([config.defaultModel, ...config.bakedModels])]
@@ -60,8 +74,15 @@ export class StemSplitterStack extends Stack {
       separate: this.functions.separate, apiFunctions: [this.functions.presign, this.functions.status, this.functions.metrics],
       failureQueue: this.functions.failureQueue, separateMemoryMb: config.separateMemoryMb,
     });
+    // the page's distribution gets the same web ACL
+    (this.website.distribution.node.defaultChild as CfnDistribution).addPropertyOverride('DistributionConfig.WebACLId', this.frontDoor.webAclArn);
+    this.alarms = new AlarmNotifications(this, 'Alarms', {
+      email: config.alarmEmail || undefined, alarms: [this.observability.failedJobsAlarm, this.observability.failureQueueAlarm],
+    });
     new CfnOutput(this, 'PageUrl', { value: `https://${this.website.distribution.distributionDomainName}/`, description: 'The upload page' });
-    new CfnOutput(this, 'ApiUrl', { value: this.api.api.apiEndpoint, description: 'Base URL of the HTTP API (POST /jobs, GET /jobs/{id})' });
+    new CfnOutput(this, 'ApiUrl', { value: apiUrl, description: 'Base URL of the API for clients (POST /jobs, GET /jobs/{id}), behind CloudFront + WAF' });
+    new CfnOutput(this, 'MetricsUrl', { value: `${this.api.api.apiEndpoint}/metrics`, description: 'GET /metrics: IAM (SigV4) signed requests only, straight to API Gateway' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn, description: 'SNS topic the alarms notify' });
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName, description: 'Uploads, job records and results' });
     new CfnOutput(this, 'FailureQueueUrl', { value: this.functions.failureQueue.queueUrl, description: 'Separations that failed after retries' });
     this.acknowledgeNagFindings();
@@ -83,7 +104,10 @@ export class StemSplitterStack extends Stack {
     const notifications = this.node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
     if (notifications) ack(notifications, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'CDK-managed custom resource that configures the bucket notification; the managed policy only grants its logs.');
     ack(this.website.distribution, 'CFR1', 'A public page for anyone with the URL; no country is excluded by design.');
-    ack(this.website.distribution, 'CFR2', 'Static page only; the API behind it is throttled at API Gateway. Add a WAF web ACL for production traffic.');
+    ack(this.frontDoor.distribution, 'CFR1', 'The API is for any client the authorizer admits; no country is excluded by design.');
+    ack(this.frontDoor.distribution, 'CFR4', 'Uses the default *.cloudfront.net certificate (no custom domain); TLS 1.2 minimum applies once a custom certificate is configured.');
+    ack(this.frontDoor, 'SMG4', 'The origin-verify header value is only a guard against bypassing the front door; rotating it would need CloudFront and the functions updated together, which a redeploy does.');
+    if (this.website.distribution.node.defaultChild) ack(this.website.distribution, 'CFR2', 'The page distribution uses the stack\'s web ACL through a property override, which cdk-nag does not see.');
     ack(this.website.distribution, 'CFR4', 'Uses the default *.cloudfront.net certificate (no custom domain); TLS 1.2 minimum applies once a custom certificate is configured.');
     // CDK's BucketDeployment custom resource that copies the built page into its bucket
     const deployment = this.node.tryFindChild('Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C');
@@ -95,6 +119,13 @@ export class StemSplitterStack extends Stack {
         ack(deployment, finding, 'CDK-managed BucketDeployment custom resource: copies the built page from the CDK asset bucket into the website bucket and invalidates CloudFront; its runtime and grants are managed by CDK.');
       }
     }
-    ack(this.api, 'APIG4', 'Public by design: anonymous users create and poll jobs. Abuse is bounded by stage throttling, size and duration limits, and short-lived presigned upload policies pinned to one key.');
+    if (!this.access.authorizer) {
+      ack(this.api, 'APIG4', 'authMode=anonymous (documented for private or demo deployments): anyone may create and poll jobs. Bounded by the per-client WAF rate limit, stage throttling, size/duration/output limits and short-lived presigned policies pinned to one key; /metrics always requires IAM.');
+    }
+    if (this.access.userPool) {
+      ack(this.access.userPool, 'COG2', 'MFA is optional (TOTP) so that scripts can sign in; users are created by an administrator only.');
+      ack(this.access.userPool, 'COG3', 'Cognito threat protection (Plus feature plan) is a paid option left to the operator.');
+      ack(this.access.userPool, 'COG8', 'The Plus feature plan (threat protection) is a paid option left to the operator; sign-up is admin-only.');
+    }
   }
 }

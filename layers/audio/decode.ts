@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { NoAudioSamplesError, NotAudioError, TooLongError, TruncatedAudioError } from '../core/errors.js';
 import { ffmpegBinary } from './ffmpeg.js';
 import type { SourceInfo } from './probe.js';
+import { sandboxedInput } from './sandbox.js';
 
 export interface DecodeOptions {
   sampleRate: number;
@@ -33,7 +34,8 @@ export async function* decodeAudio(file: string, opts: DecodeOptions): AsyncGene
   const name = opts.name ?? 'input';
   // mono is copied to both channels at full level (ffmpeg's default upmix attenuates it by 3 dB)
   const channels = opts.source?.channels === 1 ? ['-af', 'pan=stereo|c0=c0|c1=c0'] : ['-ac', '2'];
-  const args = ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-map', '0:a:0', '-vn',
+  // sandboxed, and pinned to the demuxer the probe accepted
+  const args = ['-hide_banner', '-nostdin', '-v', 'error', ...sandboxedInput(file, opts.source?.format), '-map', '0:a:0', '-vn',
     ...channels, '-ar', String(opts.sampleRate), '-f', 'f32le', '-c:a', 'pcm_f32le', 'pipe:1'];
   const proc = spawn(ffmpegBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -73,7 +75,8 @@ export async function* decodeAudio(file: string, opts: DecodeOptions): AsyncGene
     if (frames > maxFrames) throw tooLong(name, opts.maxSeconds);
     const code = await exited;
     if (code !== 0 && frames === 0) {
-      throw new NotAudioError(`${name} could not be decoded: ${firstLine(stderr) || `ffmpeg exited with ${code}`}`);
+      // ffmpeg's own words (paths, addresses) go to the logs through `cause`, not to the client
+      throw new NotAudioError(`${name} could not be decoded`, { cause: new Error(stderr || `ffmpeg exited with ${code}`) });
     }
     if (frames === 0) throw new NoAudioSamplesError(`${name} contains no audio samples`);
     checkComplete(frames, opts, stderr, code, name);
@@ -89,10 +92,6 @@ function tooLong(name: string, maxSeconds: number): TooLongError {
   return new TooLongError(`${name} is longer than the maximum of ${maxSeconds} s`);
 }
 
-function firstLine(s: string): string {
-  return s.split('\n').find((l) => l.trim())?.trim() ?? '';
-}
-
 /** A file that stops well short of what its header promises, or that ffmpeg chokes on midway. */
 function checkComplete(frames: number, opts: DecodeOptions, stderr: string, code: number | null, name: string): void {
   const decodedSeconds = frames / opts.sampleRate;
@@ -101,7 +100,7 @@ function checkComplete(frames: number, opts: DecodeOptions, stderr: string, code
   if (short || code !== 0) {
     const detail = short
       ? `decoded ${decodedSeconds.toFixed(2)} s of the ${declared!.toFixed(2)} s its header declares`
-      : firstLine(stderr);
-    throw new TruncatedAudioError(`${name} is truncated or corrupt: ${detail}`);
+      : `the decoder stopped with an error after ${decodedSeconds.toFixed(2)} s`;
+    throw new TruncatedAudioError(`${name} is truncated or corrupt: ${detail}`, { cause: new Error(stderr || `ffmpeg exited with ${code}`) });
   }
 }

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import path from 'node:path';
 import { InvalidRequestError, StemSplitterError } from '../core/errors.js';
 import type { OutputFormatId } from '../contracts/media.js';
 import { ffmpegBinary } from './ffmpeg.js';
@@ -49,9 +50,9 @@ export class StemEncoder {
     const fmt = ENCODERS[opts.format];
     this.clamp = fmt.integer;
     const args = ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-f', 'f32le', '-ar', String(opts.inputRate), '-ac', '2',
-      '-i', 'pipe:0', ...fmt.args];
+      '-protocol_whitelist', 'pipe', '-i', 'pipe:0', ...fmt.args];
     if (opts.outputRate && opts.outputRate !== opts.inputRate) args.push('-ar', String(opts.outputRate));
-    args.push(file);
+    args.push(`file:${file}`); // a path, never another protocol's URL
     this.proc = spawn(ffmpegBinary(), args, { stdio: ['pipe', 'ignore', 'pipe'] });
     this.proc.stderr!.setEncoding('utf8');
     this.proc.stderr!.on('data', (c: string) => {
@@ -61,7 +62,7 @@ export class StemEncoder {
     this.done = new Promise((resolve, reject) => {
       this.proc.on('error', reject);
       this.proc.on('close', (code) =>
-        code === 0 ? resolve() : reject(new StemSplitterError(`encoding ${file} failed: ${this.stderr.trim() || `ffmpeg exited ${code}`}`)));
+        code === 0 ? resolve() : reject(new StemSplitterError(`encoding ${path.basename(file)} failed: ${this.stderr.trim() || `ffmpeg exited ${code}`}`)));
     });
     this.done.catch(() => {});
   }

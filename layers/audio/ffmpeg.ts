@@ -1,6 +1,8 @@
 /**
  * Finds an ffmpeg binary: FFMPEG_PATH, then ffmpeg-static's download (an optional dependency that
- * is absent where its install script could not reach the internet), then `ffmpeg` on PATH.
+ * is absent where its install script could not reach the internet), then `ffmpeg` on PATH; and
+ * its ffprobe: FFPROBE_PATH, then the `ffprobe` next to the chosen ffmpeg (Debian's package and
+ * the image's static build ship both together), then `ffprobe` on PATH.
  */
 import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,6 +12,7 @@ import { ToolMissingError } from '../core/errors.js';
 
 const require = createRequire(import.meta.url);
 let cached: string | undefined;
+let cachedProbe: string | undefined;
 
 function isExecutable(file: string): boolean {
   try {
@@ -29,10 +32,10 @@ function fromFfmpegStatic(): string | undefined {
   }
 }
 
-function fromPath(env: NodeJS.ProcessEnv): string | undefined {
+function fromPath(env: NodeJS.ProcessEnv, tool = 'ffmpeg'): string | undefined {
   for (const dir of (env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
-    const candidate = path.join(dir, 'ffmpeg');
+    const candidate = path.join(dir, tool);
     if (isExecutable(candidate)) return candidate;
   }
   return undefined;
@@ -56,8 +59,29 @@ export function findFfmpeg(env: NodeJS.ProcessEnv = process.env): string {
   return found;
 }
 
-/** The binary for this process, located once. */
+export function findFfprobe(env: NodeJS.ProcessEnv = process.env, ffmpeg?: string): string {
+  const explicit = readOptional(ENV.ffprobePath, env);
+  if (explicit) {
+    if (!isExecutable(explicit)) throw new ToolMissingError(`${ENV.ffprobePath}=${explicit} is not an executable file`);
+    return explicit;
+  }
+  const beside = path.join(path.dirname(ffmpeg ?? findFfmpeg(env)), 'ffprobe');
+  const found = isExecutable(beside) ? beside : fromPath(env, 'ffprobe');
+  if (!found) {
+    throw new ToolMissingError(
+      `ffprobe not found next to ffmpeg or on PATH: install ffmpeg's full package (it ships ffprobe), or set ${ENV.ffprobePath}`,
+    );
+  }
+  return found;
+}
+
+/** The binaries for this process, located once. */
 export function ffmpegBinary(): string {
   cached ??= findFfmpeg();
   return cached;
+}
+
+export function ffprobeBinary(): string {
+  cachedProbe ??= findFfprobe(process.env, ffmpegBinary());
+  return cachedProbe;
 }

@@ -1,20 +1,31 @@
 /**
- * Reads what a file holds (container, codec, rate, channels, duration) from ffmpeg's own report
- * of its input, so the same binary that decodes also decides what is audio: no ffprobe needed
- * (ffmpeg-static ships none).
+ * Reads what a file holds (container, codec, rate, channels, duration) with `ffprobe -print_format
+ * json`, sandboxed (layers/audio/sandbox.ts): a container outside the audio allowlist fails
+ * NOT_AUDIO here, before anything is decoded. Then a demux-only counting pass (packets copied to
+ * nowhere, no decoding: ~0.2 s for 25 minutes of MP3) measures the real length, so a header that
+ * lies about the duration (an MP3 Xing header claiming 10 s of a 25-minute file) is caught before
+ * the model loads.
  */
 import { spawn } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
+import { maxDurationSeconds } from '../core/env.js';
 import { EmptyInputError, InvalidRequestError, NotAudioError } from '../core/errors.js';
-import { ffmpegBinary } from './ffmpeg.js';
+import { ffmpegBinary, ffprobeBinary } from './ffmpeg.js';
+import { allowedDemuxer, sandboxedInput } from './sandbox.js';
 
 export interface SourceInfo {
+  /** The demuxer (container) ffprobe found: one of sandbox.ts's INPUT_DEMUXERS. */
   format: string;
   codec: string;
   sampleRate: number;
   channels: number;
-  /** Seconds, from the container; undefined when the container does not say. */
+  /**
+   * Seconds: the longer of what the container says and what the counting pass measured (a header
+   * may under-declare; the packets do not lie). Undefined when neither could tell.
+   */
   durationSeconds: number | undefined;
+  /** What the counting pass measured; it stops a second past the limit, so at that value it is a lower bound. */
+  countedSeconds?: number;
   /**
    * What the file's own header promises when it says more than ffmpeg reports (ffmpeg sizes a WAV
    * whose data chunk runs past the end of the file by what is there): evidence of truncation.
@@ -23,63 +34,96 @@ export interface SourceInfo {
   bytes: number;
 }
 
-const LAYOUT_CHANNELS: Record<string, number> = {
-  mono: 1, stereo: 2, '2.1': 3, '3.0': 3, '3.0(back)': 3, '3.1': 4, '4.0': 4, quad: 4,
-  'quad(side)': 4, '4.1': 5, '5.0': 5, '5.0(side)': 5, '5.1': 6, '5.1(side)': 6, '6.0': 6,
-  '6.1': 7, '7.0': 7, '7.1': 8, '7.1(wide)': 8, octagonal: 8, downmix: 2,
-};
-
-export function parseChannels(layout: string): number | undefined {
-  const n = /^(\d+) channels/.exec(layout);
-  if (n) return Number(n[1]);
-  return LAYOUT_CHANNELS[layout.replace(/\s.*$/, '')];
+export interface ProbeOptions {
+  /** The counting pass stops a little past this (the job is refused anyway). @default STEMS_MAX_DURATION_S */
+  maxSeconds?: number;
+  /** Kills a probe or counting pass that runs longer (a decoder stuck on crafted input). */
+  timeoutMs?: number;
 }
 
-/** Parses ffmpeg's stderr banner for the first audio stream. Exported for tests. */
-export function parseProbe(stderr: string, bytes: number, name = 'input'): SourceInfo {
-  const input = /Input #0, ([^,]+(?:,[^,]+)*?), from/.exec(stderr);
-  if (!input) {
-    const reason = /: (Invalid data found when processing input|[^\n]*)$/m.exec(stderr)?.[1];
-    throw new NotAudioError(`${name} is not an audio file ffmpeg can read${reason ? ` (${reason.trim()})` : ''}`);
+interface FfprobeJson {
+  streams?: { codec_type?: string; codec_name?: string; sample_rate?: string; channels?: number; duration?: string }[];
+  format?: { format_name?: string; duration?: string };
+}
+
+const num = (s: string | undefined) => (s !== undefined && Number.isFinite(Number(s)) ? Number(s) : undefined);
+
+/** Turns ffprobe's JSON into SourceInfo, refusing what is not an allowed audio container. Exported for tests. */
+export function parseProbeJson(json: string, bytes: number, name = 'input'): SourceInfo {
+  let parsed: FfprobeJson;
+  try {
+    parsed = JSON.parse(json) as FfprobeJson;
+  } catch {
+    throw new NotAudioError(`${name} is not an audio file we can read`);
   }
-  const audio = /Stream #0:\d+(?:\[[^\]]*\])?(?:\([^)]*\))?: Audio: ([^,\s]+)[^,]*, (\d+) Hz, ([^,]+)/.exec(stderr);
-  if (!audio) throw new NotAudioError(`${name} contains no audio stream`);
-  const channels = parseChannels(audio[3].trim());
-  const d = /Duration: (\d+):(\d+):(\d+(?:\.\d+)?)/.exec(stderr);
-  const durationSeconds = d ? Number(d[1]) * 3600 + Number(d[2]) * 60 + Number(d[3]) : undefined;
+  const formatName = parsed.format?.format_name;
+  if (!formatName) throw new NotAudioError(`${name} is not an audio file we can read`);
+  const demuxer = allowedDemuxer(formatName);
+  if (!demuxer) throw new NotAudioError(`${name} is not an audio file we can read (its format, ${formatName.split(',')[0]}, is not an audio container we accept)`);
+  const audio = parsed.streams?.find((s) => s.codec_type === 'audio');
+  const sampleRate = num(audio?.sample_rate);
+  if (!audio || !sampleRate) throw new NotAudioError(`${name} contains no audio stream`);
   return {
-    format: input[1].split(',')[0].trim(),
-    codec: audio[1],
-    sampleRate: Number(audio[2]),
-    channels: channels ?? 2,
-    durationSeconds,
+    format: demuxer,
+    codec: audio.codec_name ?? 'unknown',
+    sampleRate,
+    channels: audio.channels && audio.channels > 0 ? audio.channels : 2,
+    durationSeconds: num(parsed.format?.duration) ?? num(audio.duration),
     bytes,
   };
 }
 
-export async function probeAudio(file: string, name = 'input'): Promise<SourceInfo> {
+export async function probeAudio(file: string, name = 'input', opts: ProbeOptions = {}): Promise<SourceInfo> {
   const size = await stat(file).then((s) => s.size, (err: NodeJS.ErrnoException) => {
     throw err.code === 'ENOENT' ? new InvalidRequestError(`${name} not found`) : err;
   });
   if (size === 0) throw new EmptyInputError(`${name} is empty (0 bytes)`);
-  const stderr = await new Promise<string>((resolve, reject) => {
-    const proc = spawn(ffmpegBinary(), ['-hide_banner', '-nostdin', '-i', file], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let text = '';
-    proc.stderr.setEncoding('utf8');
-    proc.stderr.on('data', (c: string) => {
-      if (text.length < 64 * 1024) text += c;
-    });
-    proc.on('error', reject);
-    proc.on('close', () => resolve(text));
-  });
-  const info = parseProbe(stderr, size, name);
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const probe = await runTool(ffprobeBinary(), ['-hide_banner', '-v', 'error', '-print_format', 'json',
+    '-show_entries', 'format=format_name,duration:stream=codec_type,codec_name,sample_rate,channels,duration',
+    '-select_streams', 'a:0', ...sandboxedInput(file)], timeoutMs);
+  if (probe.code !== 0) {
+    const refused = /not on whitelist|not on the whitelist/i.test(probe.stderr);
+    throw new NotAudioError(`${name} is not an audio file we can read${refused ? ' (its format is not an audio container we accept)' : ''}`, { cause: new Error(probe.stderr.slice(0, 2000)) });
+  }
+  const info = parseProbeJson(probe.stdout, size, name);
+  const limit = opts.maxSeconds ?? maxDurationSeconds();
+  const counted = await countedSeconds(file, info.format, limit, timeoutMs);
+  info.countedSeconds = counted;
+  if (counted !== undefined && (info.durationSeconds === undefined || counted > info.durationSeconds)) info.durationSeconds = counted;
   const declared = await wavDeclaredSeconds(file, size);
   if (declared !== undefined && info.durationSeconds !== undefined && declared > info.durationSeconds) {
     info.declaredSeconds = declared;
   }
   return info;
+}
+
+/**
+ * The length the packets add up to: the audio stream copied (not decoded) to the null muxer, cut
+ * a second past `limit` so a huge file costs no more than a file just over the limit.
+ */
+async function countedSeconds(file: string, demuxer: string, limit: number, timeoutMs: number): Promise<number | undefined> {
+  const r = await runTool(ffmpegBinary(), ['-hide_banner', '-nostdin', '-v', 'error', ...sandboxedInput(file, demuxer),
+    '-map', '0:a:0', '-c', 'copy', '-t', String(limit + 1), '-f', 'null', '-progress', 'pipe:1', '-nostats', '-'], timeoutMs);
+  const all = [...r.stdout.matchAll(/^out_time_us=(\d+)$/gm)];
+  const us = all.length ? Number(all[all.length - 1][1]) : NaN;
+  return Number.isFinite(us) && us > 0 ? us / 1e6 : undefined;
+}
+
+/** Runs ffmpeg/ffprobe with no stdin; output capped (a crafted file cannot fill memory). */
+function runTool(bin: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.setEncoding('utf8');
+    proc.stderr.setEncoding('utf8');
+    proc.stdout.on('data', (c: string) => { if (stdout.length < 1 << 20) stdout += c; });
+    proc.stderr.on('data', (c: string) => { if (stderr.length < 64 * 1024) stderr += c; });
+    const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+    proc.on('error', (err) => { clearTimeout(timer); reject(err); });
+    proc.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
 }
 
 /** Duration a RIFF/WAVE header declares from its data chunk size; undefined for other files. */

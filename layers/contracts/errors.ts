@@ -4,5 +4,7 @@ export const ERROR_CODES = [
   'TOO_LONG', 'EXCEEDS_LIMITS', 'MODEL_NOT_FOUND', 'MODEL_LOAD_FAILED', 'TOOL_MISSING', 'JOB_NOT_FOUND',
   // internal: a conditional write lost a race (the job store retries or gives up the job)
   'CONFLICT',
+  // limits and access (security)
+  'SOURCE_RATE_TOO_HIGH', 'OUTPUT_TOO_LARGE', 'EXCEEDS_STORAGE', 'FORBIDDEN',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

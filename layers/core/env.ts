@@ -10,6 +10,8 @@ import { InvalidRequestError } from './errors.js';
 export const ENV = {
   /** Path to an ffmpeg binary; overrides ffmpeg-static and PATH. */
   ffmpegPath: 'FFMPEG_PATH',
+  /** Path to an ffprobe binary; default: the one next to ffmpeg, then PATH. */
+  ffprobePath: 'FFPROBE_PATH',
   /** Folder holding the project's shared material (datasets, architecture models, tools). */
   sharedDir: 'STEMS_SHARED_DIR',
   /** Folder of the repo's models/ (registry, manifests, bundled models); set in the Lambda image. */
@@ -22,6 +24,12 @@ export const ENV = {
   threads: 'STEMS_THREADS',
   /** Longest input accepted, in seconds (default 1200 = 20 min). */
   maxDurationSeconds: 'STEMS_MAX_DURATION_S',
+  /** Highest output sample rate; `sampleRate: "source"` keeps the source's rate up to it (default 48000). */
+  maxOutputRate: 'STEMS_MAX_OUTPUT_RATE',
+  /** Sources sampled above this are refused (default 192000). */
+  maxSourceRate: 'STEMS_MAX_SOURCE_RATE',
+  /** Most bytes of results (stems + zip) one job may produce (default 2 GiB). */
+  maxOutputBytes: 'STEMS_MAX_OUTPUT_BYTES',
   /** Default model id when a request names none. */
   defaultModel: 'STEMS_DEFAULT_MODEL',
   /** The bucket holding uploads/, jobs/ and results/. */
@@ -41,6 +49,10 @@ export const ENV = {
   jobLeaseSeconds: 'STEMS_JOB_LEASE_SECONDS',
   /** Set by Lambda: the function's memory in MB (absent elsewhere). */
   functionMemoryMb: 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  /** The secret CloudFront adds to API requests; set by the stack when it deploys the front door. */
+  originVerify: 'STEMS_ORIGIN_VERIFY',
+  /** CLI: a bearer token for APIs deployed with authMode jwt or cognito. */
+  apiToken: 'STEMS_API_TOKEN',
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -84,6 +96,21 @@ export function maxUploadBytes(env: Env = process.env): number {
 
 export function maxDurationSeconds(env: Env = process.env): number {
   return readPositiveNumber(ENV.maxDurationSeconds, DEFAULTS.maxDurationSeconds, env);
+}
+
+/** Limits on what a job may read and write, checked before the model loads. */
+export interface MediaLimits {
+  maxOutputRate: number;
+  maxSourceRate: number;
+  maxOutputBytes: number;
+}
+
+export function mediaLimits(env: Env = process.env): MediaLimits {
+  return {
+    maxOutputRate: readPositiveNumber(ENV.maxOutputRate, 48_000, env),
+    maxSourceRate: readPositiveNumber(ENV.maxSourceRate, 192_000, env),
+    maxOutputBytes: readPositiveNumber(ENV.maxOutputBytes, 2 * 1024 ** 3, env),
+  };
 }
 
 /** Reads a variable that must be set; the error names it (fail at cold start, not mid-request). */

@@ -40,6 +40,23 @@ export class TooLongError extends InvalidAudioError {
   override readonly status = 413;
 }
 
+/** The source's sample rate is above what is accepted (STEMS_MAX_SOURCE_RATE). */
+export class SourceRateTooHighError extends InvalidAudioError {
+  override readonly code = 'SOURCE_RATE_TOO_HIGH';
+}
+
+/** The projected results (stems + zip) are over the per-job cap (STEMS_MAX_OUTPUT_BYTES). */
+export class OutputTooLargeError extends StemSplitterError {
+  override readonly code = 'OUTPUT_TOO_LARGE';
+  override readonly status = 413;
+}
+
+/** The projected stems would not fit in the function's ephemeral storage (/tmp). */
+export class ExceedsStorageError extends StemSplitterError {
+  override readonly code = 'EXCEEDS_STORAGE';
+  override readonly status = 413;
+}
+
 /** The job would not finish within the function's time or memory: refused before the heavy work. */
 export class ExceedsLimitsError extends StemSplitterError {
   override readonly code = 'EXCEEDS_LIMITS';
@@ -66,6 +83,12 @@ export class ToolMissingError extends StemSplitterError {
   override readonly code = 'TOOL_MISSING';
 }
 
+/** A request that did not come the way the deployment requires (e.g. around the API's front door). */
+export class ForbiddenError extends StemSplitterError {
+  override readonly code = 'FORBIDDEN';
+  override readonly status = 403;
+}
+
 export class JobNotFoundError extends StemSplitterError {
   override readonly code = 'JOB_NOT_FOUND';
   override readonly status = 404;
@@ -76,4 +99,18 @@ export function asStemSplitterError(err: unknown): StemSplitterError {
   if (err instanceof StemSplitterError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new StemSplitterError(message, { cause: err });
+}
+
+/** What a client may see of an error: ours say what to fix; internal ones (paths, stderr, EPIPE) only that they happened. */
+export const INTERNAL_MESSAGE = 'internal error; the details are in the service logs';
+
+export function clientMessage(e: StemSplitterError): string {
+  return e.status >= 500 ? INTERNAL_MESSAGE : e.message;
+}
+
+/** Everything an operator needs from an error, for the logs only (message, cause chain, stack). */
+export function logDetail(err: unknown): Record<string, unknown> {
+  const e = err as Error & { cause?: unknown };
+  const cause = e?.cause instanceof Error ? e.cause.message.slice(0, 4000) : undefined;
+  return { error: e?.message ?? String(err), cause, stack: e?.stack };
 }

@@ -9,13 +9,16 @@ import path from 'node:path';
 import { decodeAudio } from '../audio/decode.js';
 import { DEFAULT_FORMAT, OUTPUT_FORMATS, StemEncoder, type OutputFormat } from '../audio/encode.js';
 import { probeAudio, type SourceInfo } from '../audio/probe.js';
-import { maxDurationSeconds } from '../core/env.js';
+import { maxDurationSeconds, mediaLimits, type MediaLimits } from '../core/env.js';
 import { InvalidRequestError, TooLongError } from '../core/errors.js';
+import { defaultModelId, locateModel } from '../models/registry.js';
+import { readManifest } from '../models/manifest.js';
 import { loadModel } from './load-model.js';
+import { checkOutputPlan, checkSourceRate, outputRate as chooseOutputRate, planOutput, type OutputPlan, type SampleRatePolicy } from './output-plan.js';
 import { separateStream, type FrameGrid } from './separator.js';
 import type { HighBandPolicy, ProgressCallback } from './types.js';
 
-export type SampleRatePolicy = 'model' | 'source';
+export type { SampleRatePolicy } from './output-plan.js';
 
 export interface SeparateFileOptions {
   /** Model id or folder; default: the registry's default model. */
@@ -30,8 +33,10 @@ export interface SeparateFileOptions {
   threads?: number;
   /** How the input is named in messages (e.g. the upload's file name). */
   name?: string;
-  /** Called with the probed source before any decoding: throw to refuse the job up front. */
-  guard?: (source: SourceInfo) => void;
+  /** Rate caps and the per-job output cap; default: from the environment (mediaLimits). */
+  limits?: MediaLimits;
+  /** Called with the probed source and the output plan before the model loads: throw to refuse the job up front. */
+  guard?: (source: SourceInfo, plan: OutputPlan) => void;
   onProgress?: ProgressCallback;
 }
 
@@ -66,19 +71,28 @@ export async function separateFile(input: string, outDir: string, opts: Separate
   const format = opts.format ?? DEFAULT_FORMAT;
   const progress = opts.onProgress ?? (() => {});
   progress('probe', 0);
-  const source = await probeAudio(input, name);
   const maxSeconds = opts.maxDurationSeconds ?? maxDurationSeconds();
+  const limits = opts.limits ?? mediaLimits();
+  const source = await probeAudio(input, name, { maxSeconds });
+  // every limit is checked here, before the model loads: from the probe, the counting pass and the manifest
   if (source.durationSeconds !== undefined && source.durationSeconds > maxSeconds) {
-    throw new TooLongError(`${name} lasts ${source.durationSeconds.toFixed(1)} s, more than the maximum of ${maxSeconds} s`);
+    // the counting pass stops a second past the limit: then all we know is "longer than that"
+    const capped = source.countedSeconds !== undefined && source.countedSeconds === source.durationSeconds && source.countedSeconds >= maxSeconds + 0.99;
+    const lasts = capped ? `at least ${maxSeconds + 1}` : source.durationSeconds.toFixed(1);
+    throw new TooLongError(`${name} lasts ${lasts} s, more than the maximum of ${maxSeconds} s`);
   }
-  opts.guard?.(source);
+  checkSourceRate(source, limits.maxSourceRate, name);
+  const manifest = await readManifest(locateModel(opts.model ?? defaultModelId()));
+  const wanted = selectStems(manifest.stems, opts.stems, manifest.id);
+  const outputRate = chooseOutputRate(opts.sampleRate, source, manifest.sampleRate, limits.maxOutputRate);
+  const plan = planOutput(source, { sampleRate: outputRate, stems: wanted.length, format });
+  await mkdir(outDir, { recursive: true });
+  await checkOutputPlan(plan, { maxOutputBytes: limits.maxOutputBytes, dir: outDir, name });
+  opts.guard?.(source, plan);
   const t1 = performance.now();
   const { model } = await loadModel(opts.model, opts.threads);
   const t2 = performance.now();
-  const wanted = selectStems(model.stems, opts.stems, model.id);
-  const outputRate = opts.sampleRate === 'source' ? source.sampleRate : model.sampleRate;
 
-  await mkdir(outDir, { recursive: true });
   const staging = path.join(outDir, `.partial-${randomBytes(6).toString('hex')}`);
   await mkdir(staging);
   const ext = OUTPUT_FORMATS[format].ext;

@@ -1,7 +1,7 @@
 /** The one place errors become HTTP responses (API Gateway HTTP API, payload v2). */
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import type { MiddlewareObj } from '@middy/core';
-import { asStemSplitterError, InvalidRequestError } from '../core/errors.js';
+import { asStemSplitterError, clientMessage, InvalidRequestError, logDetail } from '../core/errors.js';
 
 const HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
 
@@ -12,9 +12,8 @@ export function json(statusCode: number, body: unknown): APIGatewayProxyResultV2
 export function errorResponse(err: unknown): APIGatewayProxyResultV2 {
   const e = asStemSplitterError(err);
   // internal details stay in the logs; the client gets a code and a safe message
-  const message = e.status >= 500 ? 'internal error' : e.message;
-  if (e.status >= 500) console.error(JSON.stringify({ level: 'error', code: e.code, message: e.message, stack: e.stack }));
-  return json(e.status, { error: { code: e.code, message } });
+  if (e.status >= 500) console.error(JSON.stringify({ level: 'error', code: e.code, ...logDetail(e.cause ?? e) }));
+  return json(e.status, { error: { code: e.code, message: clientMessage(e) } });
 }
 
 /** Parses a JSON body (possibly base64-encoded by API Gateway). */

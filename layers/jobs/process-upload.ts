@@ -8,14 +8,13 @@
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OUTPUT_FORMATS } from '../audio/encode.js';
 import type { ServiceConfig } from '../core/env.js';
-import { asStemSplitterError, StemSplitterError } from '../core/errors.js';
+import { asStemSplitterError, clientMessage, logDetail, StemSplitterError } from '../core/errors.js';
 import { separateFile, type SeparationResult, type SeparationTimings } from '../engine/separate-file.js';
 import type { ProgressStage } from '../engine/types.js';
 import { ConflictError, type JobStore, type Versioned } from '../storage/job-store.js';
@@ -24,6 +23,7 @@ import { KEYS } from '../storage/s3.js';
 import { JOB_ID_PATTERN, type Job, type JobOptions } from './job.js';
 import { checkLimits, type RuntimeLimits } from './limits.js';
 import { validateOptions } from './validate.js';
+import { createWorkDir, removeWorkDir } from './work-dirs.js';
 import { modelSizeMb } from '../models/registry.js';
 
 export interface UploadedObject {
@@ -95,7 +95,7 @@ async function findOrCreateJob(obj: UploadedObject, deps: Deps): Promise<Version
   } catch (err) {
     const e = asStemSplitterError(err);
     if (e.retryable || !(err instanceof StemSplitterError)) throw err;
-    Object.assign(job, { state: 'failed', error: { code: e.code, message: `bad options in upload metadata: ${e.message}` } });
+    Object.assign(job, { state: 'failed', error: { code: e.code, message: `bad options in upload metadata: ${clientMessage(e)}` } });
   }
   try {
     return await deps.jobs.create(job);
@@ -144,7 +144,7 @@ async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps): Pr
   let current = claimed;
   const id = current.value.id;
   const t0 = performance.now();
-  const work = await mkdtemp(path.join(os.tmpdir(), `job-${id}-`));
+  const work = await createWorkDir(id);
   let lastWrite = 0;
   let lastStage: ProgressStage | undefined;
   let writing: Promise<void> = Promise.resolve();
@@ -211,7 +211,7 @@ async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps): Pr
     await writing.catch(() => {});
     return fail(current, obj, err, deps);
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await removeWorkDir(work);
   }
 }
 
@@ -226,14 +226,15 @@ async function fail(current: Versioned<Job>, obj: UploadedObject, err: unknown, 
     ...current.value,
     state: retry ? 'retrying' : 'failed',
     leaseUntil: undefined,
-    error: { code: e.code, message: e.message },
+    // the record is what clients read: internal details (paths, stderr, EPIPE) stay in the log line below
+    error: { code: e.code, message: clientMessage(e) },
     result: undefined,
   }, current.etag);
-  deps.logger?.warn(retry ? 'job failed; will be retried' : 'job failed', { jobId: id, code: e.code, error: e.message });
+  deps.logger?.warn(retry ? 'job failed; will be retried' : 'job failed', { jobId: id, code: e.code, ...logDetail(err) });
   if (retry) throw err;
   const o = current.value.options;
   return {
-    jobId: id, outcome: 'failed', reason: e.message, errorCode: e.code,
+    jobId: id, outcome: 'failed', reason: clientMessage(e), errorCode: e.code,
     job: { model: o.model, stems: o.stems.join('+') || 'all', format: o.format, timings: {} },
   };
 }

@@ -17,9 +17,11 @@ const modelStems = (model: string): Promise<string[]> => stemsOfDir(locateModel(
 export function validateFilename(value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') throw new InvalidRequestError('filename is required');
   if (value.length > 200) throw new InvalidRequestError('filename must be at most 200 characters');
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
-  if (/[/\\\u0000-\u001f\u007f]/.test(value) || value === '.' || value === '..') {
-    throw new InvalidRequestError('filename must not contain slashes or control characters');
+  // a lone surrogate cannot be encoded as UTF-8: the key, the S3 POST and the download would disagree
+  if (/[\uD800-\uDFFF]/u.test(value)) throw new InvalidRequestError('filename must be well-formed Unicode (it has a lone surrogate)');
+  // control (incl. U+0085), format (bidi overrides such as U+202E, zero-width) and line/paragraph separators
+  if (/[/\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(value) || value === '.' || value === '..') {
+    throw new InvalidRequestError('filename must not contain slashes or control characters (Unicode control, format or line/paragraph separator characters)');
   }
   return value;
 }

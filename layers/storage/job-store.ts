@@ -2,7 +2,7 @@
  * Job records in S3 with conditional writes (If-None-Match on create, If-Match on every update),
  * so two workers can never both believe they own a job: the loser gets a ConflictError.
  */
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { StemSplitterError } from '../core/errors.js';
 import type { Job } from '../jobs/job.js';
 import { KEYS } from './s3.js';
@@ -28,8 +28,16 @@ export class JobStore {
       return { value: JSON.parse(await r.Body!.transformToString()) as Job, etag: r.ETag! };
     } catch (err) {
       if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey') return undefined;
+      // with ListBucket limited to a prefix (s3:prefix condition), S3 answers 403 for a missing key:
+      // a listing of that exact key, which the condition allows, tells missing from forbidden
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403 && !(await this.exists(KEYS.job(id)))) return undefined;
       throw err;
     }
+  }
+
+  private async exists(key: string): Promise<boolean> {
+    const r = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: key, MaxKeys: 1 }));
+    return (r.Contents ?? []).some((o) => o.Key === key);
   }
 
   /** Creates the record; ConflictError if it already exists. */
