@@ -5,7 +5,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadModel } from '../layers/engine/load-model.js';
+import { separateStream, type SeparatorOptions } from '../layers/engine/separator.js';
+import type { SeparationModel } from '../layers/engine/types.js';
 import { WienerFilter, type WienerSettings } from '../layers/engine/wiener.js';
+import { writeGainModel } from './helpers/models.js';
+import { musicLike } from './helpers/signals.js';
 
 const dir = path.join(import.meta.dirname, 'fixtures', 'wiener');
 const meta = JSON.parse(readFileSync(path.join(dir, 'inputs.json'), 'utf8')) as { frames: number; bins: number[]; stems: string[] };
@@ -100,3 +105,55 @@ describe('Wiener filter matches upstream Open-Unmix wiener()', () => {
     expect(() => w.fit({ re, im, nBins: K, est, stride: T }, 0, 9)).toThrow(/at most 8/);
   });
 });
+
+describe('Wiener filtering in the streaming separator', () => {
+  // 700 frames of a 256-point STFT: 16-frame splits, blocks of 5 frames that do not divide them
+  const x = musicLike(700 * 64 + 77);
+
+  it('gives the ratio masks back when every estimate is a fixed share of the mixture, across splits and blocks', async () => {
+    // est_j = g_j |X| with the mixture's phase: all spatial covariances are equal, so the filter is g_j² / Σ g²
+    const { model } = await loadModel(writeGainModel({ gains: { vocals: 2, drums: 1, other: 0.5 }, residualStem: 'other' }), 2);
+    const masked = await run(model, x);
+    const filtered = await run(model, x, { wiener: { iterations: 1, softmask: false, residual: false, blockFrames: 5 } });
+    for (let s = 0; s < 3; s++) expect(agreementDb(masked[s], filtered[s])).toBeGreaterThan(40);
+    // and the filtered stems sum back to the input
+    const sum = new Float32Array(x.length);
+    for (const st of filtered) for (let i = 0; i < x.length; i++) sum[i] += st[i];
+    expect(agreementDb(x, sum)).toBeGreaterThan(40);
+  });
+
+  it('iterations 0 reproduces the masks output exactly; iterations 1 changes it (default model)', async () => {
+    const { model } = await loadModel('default', 2);
+    const song = musicLike(44100 * 3, 44100, 7);
+    const plain = await run(model, song);
+    const zero = await run(model, song, { wiener: { iterations: 0, softmask: true, residual: true, blockFrames: 3 } });
+    for (let s = 0; s < plain.length; s++) expect(Buffer.from(zero[s].buffer).equals(Buffer.from(plain[s].buffer))).toBe(true);
+    const one = await run(model, song, { wiener: { iterations: 1, softmask: false, residual: false, blockFrames: 512 } });
+    for (let s = 0; s < plain.length; s++) {
+      expect(one[s].length).toBe(plain[s].length);
+      expect(agreementDb(plain[s], one[s])).toBeLessThan(40);
+    }
+    const sum = new Float32Array(song.length);
+    for (const st of one) for (let i = 0; i < song.length; i++) sum[i] += st[i];
+    expect(agreementDb(song, sum)).toBeGreaterThan(40);
+  });
+
+  it('refuses Wiener filtering for a model without magnitude estimates', async () => {
+    const { model } = await loadModel(writeGainModel({ gains: { a: 1, b: 1 } }), 2);
+    const masksOnly: SeparationModel = { ...model, magnitudeEstimates: false, estimateMasks: model.estimateMasks };
+    await expect(run(masksOnly, x, { wiener: { iterations: 1, softmask: false, residual: false, blockFrames: 8 } }))
+      .rejects.toThrow(/no magnitude estimates/);
+  });
+});
+
+async function run(model: SeparationModel, x: Float32Array, opts: SeparatorOptions = {}): Promise<Float32Array[]> {
+  const stems = model.stems.map(() => [] as Float32Array[]);
+  async function* chunks() { for (let i = 0; i < x.length; i += 2 * 5000) yield x.subarray(i, i + 2 * 5000); }
+  await separateStream(chunks(), model, async (blocks) => { blocks.forEach((b, s) => stems[s].push(b.slice())); }, opts);
+  return stems.map((parts) => {
+    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+    let o = 0;
+    for (const p of parts) { out.set(p, o); o += p.length; }
+    return out;
+  });
+}
