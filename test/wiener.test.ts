@@ -6,9 +6,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../layers/engine/load-model.js';
+import { parseIterations, parseQuality, wienerSettingsFor } from '../layers/engine/quality.js';
 import { separateStream, type SeparatorOptions } from '../layers/engine/separator.js';
 import type { SeparationModel } from '../layers/engine/types.js';
 import { WienerFilter, type WienerSettings } from '../layers/engine/wiener.js';
+import { parseManifest } from '../models/manifest.js';
 import { writeGainModel } from './helpers/models.js';
 import { musicLike } from './helpers/signals.js';
 
@@ -157,3 +159,33 @@ async function run(model: SeparationModel, x: Float32Array, opts: SeparatorOptio
     return out;
   });
 }
+
+describe('quality choice → Wiener settings', () => {
+  const manifest = (wiener?: unknown) => parseManifest({
+    id: 'm', family: 'spleeter', stems: ['vocals', 'accompaniment'], files: [{ path: 'a.onnx', input: 'x', outputs: { vocals: 'v', accompaniment: 'a' } }],
+    sampleRate: 44100, stft: { nFft: 4096, hop: 1024, window: 'hann-periodic', center: false }, bins: 1024, framesPerSplit: 512,
+    licence: 'l', source: 's', ...(wiener !== undefined && { wiener }),
+  }, 'test');
+
+  it('fast by default (the masks), best = the manifest settings or Open-Unmix defaults, iterations override', () => {
+    expect(wienerSettingsFor(manifest(), true, {})).toBeUndefined();
+    expect(wienerSettingsFor(manifest(), true, { quality: 'best' })).toEqual({ iterations: 1, softmask: false, residual: false, blockFrames: 512 });
+    const m = manifest({ iterations: 2, softmask: true, blockFrames: 300, defaultQuality: 'best' });
+    expect(wienerSettingsFor(m, true, {})).toEqual({ iterations: 2, softmask: true, residual: false, blockFrames: 300 });
+    expect(wienerSettingsFor(m, true, { quality: 'fast' })).toBeUndefined();
+    expect(wienerSettingsFor(m, true, { quality: 'fast', iterations: 3 })?.iterations).toBe(3);
+    expect(wienerSettingsFor(m, true, { iterations: 0 })).toBeUndefined();
+    expect(() => wienerSettingsFor(manifest(), false, { quality: 'best' })).toThrow(/no quality "best"/);
+  });
+
+  it('rejects bad manifest settings and bad requests with the field at fault', () => {
+    expect(() => manifest({ iterations: 0 })).toThrow(/wiener.iterations must be an integer from 1 to 10/);
+    expect(() => manifest({ blockFrames: 600 })).toThrow(/wiener.blockFrames must be at most framesPerSplit/);
+    expect(() => manifest({ softmask: 'yes' })).toThrow(/wiener.softmask must be true or false/);
+    expect(() => manifest({ defaultQuality: 'great' })).toThrow(/wiener.defaultQuality/);
+    expect(parseQuality('best')).toBe('best');
+    expect(() => parseQuality('great')).toThrow(/quality must be one of fast, best/);
+    expect(parseIterations('3')).toBe(3);
+    expect(() => parseIterations(-1)).toThrow(/from 0 to 10/);
+  });
+});

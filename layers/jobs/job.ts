@@ -1,6 +1,7 @@
 /** The job record (`jobs/<id>.json`) and the options a job runs with. */
 import type { SourceInfo } from '../audio/probe.js';
 import type { OutputFormat } from '../audio/encode.js';
+import type { Quality } from '../engine/quality.js';
 import type { SampleRatePolicy, SeparationTimings } from '../engine/separate-file.js';
 import type { ProgressStage } from '../engine/types.js';
 
@@ -12,6 +13,10 @@ export interface JobOptions {
   stems: string[];
   format: OutputFormat;
   sampleRate: SampleRatePolicy;
+  /** fast | best (Wiener filtering); absent: the model's default. */
+  quality?: Quality;
+  /** Wiener iterations overriding the quality's; absent: the quality's. */
+  iterations?: number;
 }
 
 export interface JobResult {

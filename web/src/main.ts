@@ -86,6 +86,7 @@ async function start(file: File): Promise<void> {
     say(`Creating a job for ${file.name}…`);
     const job = await createJob(config.apiUrl, file, contentType, {
       model: $<HTMLSelectElement>('model').value, stems, format: $<HTMLSelectElement>('format').value, sampleRate: $<HTMLSelectElement>('rate').value,
+      quality: $<HTMLSelectElement>('quality').value,
     });
     pending = { file, contentType, jobId: job.jobId, upload: job.upload };
     await send();
