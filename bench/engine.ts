@@ -1,9 +1,11 @@
 /**
  * bench:engine — ours against the sherpa-onnx reference on the same >= 3-minute input with the
  * same models (shared Spleeter architecture), in one run: wall time, peak RSS, our stage
- * breakdown, and how our peak RSS grows from 3 to 10 minutes of audio.
+ * breakdown, and how our peak RSS grows from 3 to 10 minutes of audio. Then quality "best"
+ * (Wiener filtering) against "fast" on the default model, in the same run: its time per minute
+ * of audio and peak RSS at 3 and 10 minutes.
  *
- *   npm run bench:engine [-- --threads N]
+ *   npm run bench:engine [-- --threads N] [--wiener-only]
  */
 import { execFile } from 'node:child_process';
 import os from 'node:os';
@@ -25,12 +27,18 @@ const songs = musdbSongs(shared);
 const three = await mixtureWav(songs.slice(0, 27), path.join(work, 'three-minutes.wav'));
 const ten = await mixtureWav(Array.from({ length: 89 }, (_, i) => songs[i % songs.length]), path.join(work, 'ten-minutes.wav'));
 
-interface Ours { wallMs: number; timings: Record<string, number>; audioSeconds: number; maxRssMb: number }
-async function ours(input: string, out: string): Promise<Ours & { processWallMs: number }> {
+interface Ours { wallMs: number; timings: Record<string, number>; audioSeconds: number; maxRssMb: number; wienerIterations: number }
+async function ours(input: string, out: string, model = 'spleeter-2stems-arch', grid = 'reference', quality = 'fast'): Promise<Ours & { processWallMs: number }> {
   const t0 = performance.now();
-  const { stdout } = await exec('node', ['--import', 'tsx', path.join(import.meta.dirname, 'separate-once.ts'), input, out, 'spleeter-2stems-arch', 'reference', String(threads)],
+  const { stdout } = await exec('node', ['--import', 'tsx', path.join(import.meta.dirname, 'separate-once.ts'), input, out, model, grid, String(threads), quality],
     { maxBuffer: 1 << 20 });
   return { ...JSON.parse(stdout.trim().split('\n').pop()!), processWallMs: performance.now() - t0 };
+}
+const f = (ms: number) => (ms / 1000).toFixed(2).padStart(7);
+
+if (process.argv.includes('--wiener-only')) {
+  await wiener();
+  process.exit(0);
 }
 
 const ref = buildReference(shared);
@@ -42,7 +50,6 @@ const r = await runReference(ref, arch.vocals, arch.accompaniment, three, path.j
 const o3 = await ours(three, path.join(work, 'ours3'));
 const o10 = await ours(ten, path.join(work, 'ours10'));
 
-const f = (ms: number) => (ms / 1000).toFixed(2).padStart(7);
 console.log(`machine: ${os.cpus()[0].model}, ${os.availableParallelism()} cores; threads=${threads}`);
 console.log(`input: ${o3.audioSeconds.toFixed(1)} s (3 min) and ${o10.audioSeconds.toFixed(1)} s (10 min), 44.1 kHz stereo, spleeter-2stems-arch`);
 console.log('');
@@ -59,3 +66,26 @@ const timeRatio = o3.processWallMs / 1000 / r.wallSeconds;
 const rssRatio = o3.maxRssMb / r.peakRssMb;
 const growth = o10.maxRssMb / o3.maxRssMb;
 console.log(`bench:engine time_ratio=${timeRatio.toFixed(3)} rss_ratio=${rssRatio.toFixed(3)} rss_mb=${o3.maxRssMb.toFixed(0)} rss_growth=${growth.toFixed(3)}`);
+
+await wiener();
+
+/** Quality best (Wiener filtering, the model's settings) against fast on the default model: 3 and 10 minutes. */
+async function wiener(): Promise<void> {
+  await ours(three, path.join(work, 'warm-default'), 'default', 'aligned');
+  const runs: { label: string; q: string; r: Ours & { processWallMs: number } }[] = [];
+  for (const [input, label] of [[three, '3 min'], [ten, '10 min']] as const) {
+    for (const q of ['fast', 'best'] as const) runs.push({ label, q, r: await ours(input, path.join(work, `default-${q}`), 'default', 'aligned', q) });
+  }
+  console.log('');
+  console.log(`quality fast vs best on the default model (${os.cpus()[0].model}, ${os.availableParallelism()} cores; threads=${threads})`);
+  console.log('                        wall s   in Wiener s   s per audio minute   peak RSS MB   iterations');
+  for (const { label, q, r } of runs) {
+    console.log(`${`${label}, ${q}`.padEnd(20)} ${f(r.processWallMs)}   ${f(r.timings.wienerMs)}      ${(r.processWallMs / 1000 / (r.audioSeconds / 60)).toFixed(2).padStart(8)}        ${r.maxRssMb.toFixed(0).padStart(8)}   ${r.wienerIterations}`);
+  }
+  const get = (label: string, q: string) => runs.find((x) => x.label === label && x.q === q)!.r;
+  const perMin = (label: string) => (get(label, 'best').processWallMs - get(label, 'fast').processWallMs) / 1000 / (get(label, 'best').audioSeconds / 60);
+  const wienerPerMin = get('10 min', 'best').timings.wienerMs / 1000 / (get('10 min', 'best').audioSeconds / 60);
+  console.log(`bench:engine wiener_extra_s_per_min_3=${perMin('3 min').toFixed(2)} wiener_extra_s_per_min_10=${perMin('10 min').toFixed(2)} wiener_filter_s_per_min=${wienerPerMin.toFixed(2)} ` +
+    `best_time_ratio=${(get('10 min', 'best').processWallMs / get('10 min', 'fast').processWallMs).toFixed(3)} ` +
+    `best_rss_mb_3=${get('3 min', 'best').maxRssMb.toFixed(0)} best_rss_mb_10=${get('10 min', 'best').maxRssMb.toFixed(0)} best_rss_growth=${(get('10 min', 'best').maxRssMb / get('3 min', 'best').maxRssMb).toFixed(3)}`);
+}

@@ -4,7 +4,7 @@
  * MUSDB-style .stem.mp4 files; with two baselines in the same run: the mixture as every stem's
  * estimate, and the oracle ideal ratio mask on the same STFT (the ceiling for mask models).
  *
- *   npm run bench:quality [-- --model ID|DIR] [--dataset DIR] [--limit N]
+ *   npm run bench:quality [-- --model ID|DIR] [--dataset DIR] [--limit N] [--quality fast|best] [--iterations N]
  */
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { ffmpegBinary } from '../layers/audio/ffmpeg.js';
 import { enableSharedModels, sharedDir } from '../local/shared-models.js';
 import { loadModel } from '../layers/engine/load-model.js';
+import { parseIterations, parseQuality } from '../layers/engine/quality.js';
 import { separateFile } from '../layers/engine/separate-file.js';
 import { FrameTransform, steadyWindowSquareSum } from '../layers/engine/stft.js';
 import { defaultModelId } from '../layers/models/registry.js';
@@ -26,6 +27,8 @@ const dataset = path.resolve(opt('dataset') ?? path.join(sharedDir(), 'datasets'
 enableSharedModels();
 const modelId = opt('model') ?? defaultModelId();
 const limit = Number(opt('limit')) || Infinity;
+const quality = parseQuality(opt('quality'), '--quality');
+const iterations = parseIterations(opt('iterations'), '--iterations');
 
 /** MUSDB .stem.mp4 stream order. */
 const STREAMS = { mixture: 0, drums: 1, bass: 2, other: 3, vocals: 4 } as const;
@@ -109,6 +112,7 @@ const mixScores: Record<Target, number[]> = { vocals: [], drums: [], bass: [], o
 const oracleScores: Record<Target, number[]> = { vocals: [], drums: [], bass: [], other: [] };
 const work = await mkdtemp(path.join(os.tmpdir(), 'bench-quality-'));
 let audio = 0;
+let wienerIterations = 0;
 let busy = 0;
 try {
   for (const song of songs) {
@@ -117,7 +121,8 @@ try {
     const refs = Object.fromEntries(await Promise.all(TARGETS.map(async (t) => [t, await decodeStream(file, STREAMS[t])]))) as Record<Target, Float32Array>;
     const out = path.join(work, song);
     const t0 = performance.now();
-    const r = await separateFile(file, out, { model: modelId, format: 'wav32f' });
+    const r = await separateFile(file, out, { model: modelId, format: 'wav32f', quality, iterations });
+    wienerIterations = r.wienerIterations;
     busy += performance.now() - t0;
     audio += mix.length / 2 / 44100;
     const row: number[] = [];
@@ -139,5 +144,5 @@ try {
 console.log(`\nmedian SDR (dB)   ${stems.map((s) => `${s} ${median(scores[s]).toFixed(2)}`).join('   ')}`);
 console.log(`mixture baseline  ${TARGETS.map((t) => `${t} ${median(mixScores[t]).toFixed(2)}`).join('   ')}`);
 console.log(`oracle ratio mask ${TARGETS.map((t) => `${t} ${median(oracleScores[t]).toFixed(2)}`).join('   ')}`);
-console.log(`speed: ${(audio / (busy / 1000)).toFixed(1)}x real time through the engine`);
+console.log(`speed: ${(audio / (busy / 1000)).toFixed(1)}x real time through the engine; Wiener iterations: ${wienerIterations}`);
 console.log(`bench:quality ${stems.map((s) => `${s}=${median(scores[s]).toFixed(2)}`).join(' ')}`);

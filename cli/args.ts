@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { parseFormat, type OutputFormat } from '../layers/audio/encode.js';
 import { InvalidRequestError } from '../layers/core/errors.js';
 import type { FrameGrid } from '../layers/engine/separator.js';
+import { parseIterations, parseQuality, type Quality } from '../layers/engine/quality.js';
 import type { SampleRatePolicy } from '../layers/engine/separate-file.js';
 import type { HighBandPolicy } from '../layers/engine/types.js';
 
@@ -12,11 +13,14 @@ export const USAGE = `usage:
       --stems <a,b,...>         stems to write (default: all of the model's)
       --format <f>              wav16 | wav24 | wav32f | flac | mp3 (default wav16)
       --sample-rate <p>         model | source (default model)
+      --quality <q>             fast | best: the model's masks, or multichannel Wiener filtering
+                                (slower, cleaner stems; default: the model's, usually fast)
+      --iterations <n>          Wiener iterations, 0-10 (overrides the quality's; 0 = masks only)
       --out <dir>               output folder (default ./stems); one subfolder per input
       --threads <n>             inference threads (default: all cores)
       --high-band <p>           zero | residual (default: the model's)
       --grid <g>                aligned | reference (default aligned)
-  stem-splitter submit <file> --api <url> [--out <dir>] [--model ...] [--stems ...] [--format ...] [--sample-rate ...]
+  stem-splitter submit <file> --api <url> [--out <dir>] [--model ...] [--stems ...] [--format ...] [--sample-rate ...] [--quality ...]
                                 separate through a running API (local \`npm start\` or deployed)
   stem-splitter models          list models`;
 
@@ -31,6 +35,8 @@ export interface SeparateCommand {
   threads?: number;
   highBand?: HighBandPolicy;
   grid: FrameGrid;
+  quality?: Quality;
+  iterations?: number;
 }
 
 export interface SubmitCommand {
@@ -42,6 +48,8 @@ export interface SubmitCommand {
   stems?: string[];
   format: OutputFormat;
   sampleRate: SampleRatePolicy;
+  quality?: Quality;
+  iterations?: number;
 }
 
 export type Command = SeparateCommand | SubmitCommand | { command: 'models' } | { command: 'help' };
@@ -61,6 +69,7 @@ export function parseCommand(argv: string[]): Command {
       model: { type: 'string' }, stems: { type: 'string' }, format: { type: 'string' },
       'sample-rate': { type: 'string' }, out: { type: 'string' }, threads: { type: 'string' },
       'high-band': { type: 'string' }, grid: { type: 'string' }, api: { type: 'string' },
+      quality: { type: 'string' }, iterations: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -68,6 +77,8 @@ export function parseCommand(argv: string[]): Command {
   if (values.help || command === undefined || command === 'help') return { command: 'help' };
   const stems = values.stems?.split(',').map((s) => s.trim()).filter(Boolean);
   const format = parseFormat(values.format ?? 'wav16');
+  const quality = parseQuality(values.quality, '--quality');
+  const iterations = parseIterations(values.iterations, '--iterations');
   if (command === 'models') return { command: 'models' };
   if (command === 'separate') {
     if (rest.length === 0) throw new InvalidRequestError('separate needs at least one input file');
@@ -77,7 +88,7 @@ export function parseCommand(argv: string[]): Command {
       if (!Number.isInteger(threads) || threads < 1) throw new InvalidRequestError(`--threads must be a positive integer (got "${values.threads}")`);
     }
     return {
-      command, files: rest, model: values.model, stems, format, threads,
+      command, files: rest, model: values.model, stems, format, threads, quality, iterations,
       sampleRate: oneOf('sample-rate', values['sample-rate'], ['model', 'source'] as const, 'model'),
       out: values.out ?? 'stems',
       highBand: values['high-band'] === undefined ? undefined : oneOf('high-band', values['high-band'], ['zero', 'residual'] as const, 'residual'),
@@ -88,7 +99,7 @@ export function parseCommand(argv: string[]): Command {
     if (rest.length !== 1) throw new InvalidRequestError('submit takes exactly one file');
     if (!values.api) throw new InvalidRequestError('submit needs --api <url>');
     return {
-      command, file: rest[0], api: values.api, out: values.out ?? 'stems', model: values.model, stems, format,
+      command, file: rest[0], api: values.api, out: values.out ?? 'stems', model: values.model, stems, format, quality, iterations,
       sampleRate: oneOf('sample-rate', values['sample-rate'], ['model', 'source'] as const, 'model'),
     };
   }

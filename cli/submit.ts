@@ -6,7 +6,7 @@ import { createJob, download, unzip, uploadFile, waitForJob } from './api-client
 import type { SubmitCommand } from './args.js';
 
 export async function submit(cmd: SubmitCommand): Promise<void> {
-  const options = { model: cmd.model, stems: cmd.stems, format: cmd.format, sampleRate: cmd.sampleRate };
+  const options = { model: cmd.model, stems: cmd.stems, format: cmd.format, sampleRate: cmd.sampleRate, quality: cmd.quality, iterations: cmd.iterations };
   const t0 = performance.now();
   const job = await createJob(cmd.api, cmd.file, options);
   await uploadFile(job.upload, cmd.file);

@@ -16,6 +16,8 @@ describe('stem-splitter argument parsing', () => {
     [['separate', 'a.mp3'], { command: 'separate', files: ['a.mp3'], format: 'wav16', sampleRate: 'model', out: 'stems', grid: 'aligned' }],
     [['separate', 'a.mp3', 'b.wav', '--stems', 'vocals, drums', '--format', 'flac', '--out', 'o'], { files: ['a.mp3', 'b.wav'], stems: ['vocals', 'drums'], format: 'flac', out: 'o' }],
     [['separate', 'a.mp3', '--sample-rate', 'source', '--threads', '2', '--high-band', 'zero', '--grid', 'reference'], { sampleRate: 'source', threads: 2, highBand: 'zero', grid: 'reference' }],
+    [['separate', 'a.mp3', '--quality', 'best', '--iterations', '2'], { quality: 'best', iterations: 2 }],
+    [['submit', 'a.mp3', '--api', 'http://x', '--quality', 'fast'], { command: 'submit', quality: 'fast' }],
     [['models'], { command: 'models' }],
     [[], { command: 'help' }],
   ];
@@ -28,6 +30,8 @@ describe('stem-splitter argument parsing', () => {
     [['separate', 'a', '--threads', '0'], /--threads must be a positive integer/],
     [['separate', 'a', '--sample-rate', '48000'], /--sample-rate must be one of model, source/],
     [['separate', 'a', '--bogus'], /Unknown option '--bogus'/],
+    [['separate', 'a', '--quality', 'max'], /--quality must be one of fast, best/],
+    [['separate', 'a', '--iterations', '11'], /--iterations must be an integer from 0 to 10/],
     [['frobnicate'], /unknown command "frobnicate"/],
   ];
   for (const [argv, message] of bad) it(`rejects ${argv.join(' ')}`, () => expect(() => parseCommand(argv)).toThrow(message));
@@ -47,6 +51,20 @@ describe('stem-splitter separate', () => {
     const v = readWav(path.join(out, 'two', 'vocals.wav'));
     expect(v.channels).toBe(2);
     expect(v.data.length).toBe(2 * 44100);
+  });
+
+  it('separates with Wiener filtering (--quality best): different stems that still sum to the input', async () => {
+    const a = writeMusicWav(dir, 'best.wav', 1);
+    const out = path.join(dir, 'out-best');
+    const model2 = writeGainModel({ gains: { vocals: 1, accompaniment: 0.5 }, framesPerSplit: 64 });
+    await run('node', [bin, 'separate', a, '--model', model2, '--out', path.join(out, 'fast'), '--format', 'wav32f']);
+    await run('node', [bin, 'separate', a, '--model', model2, '--out', path.join(out, 'best'), '--format', 'wav32f', '--quality', 'best']);
+    const x = readWav(a).data;
+    const [vf, vb, ab] = [['fast', 'vocals'], ['best', 'vocals'], ['best', 'accompaniment']].map(([q, s]) => readWav(path.join(out, q, 'best', `${s}.wav`)).data);
+    let diff = 0, sumErr = 0, energy = 0;
+    for (let i = 0; i < x.length; i++) { diff = Math.max(diff, Math.abs(vf[i] - vb[i])); sumErr += (vb[i] + ab[i] - x[i]) ** 2; energy += x[i] ** 2; }
+    expect(diff).toBeGreaterThan(0);
+    expect(10 * Math.log10(energy / sumErr)).toBeGreaterThan(40);
   });
 
   it('exits non-zero with a one-line reason, leaving no output', async () => {

@@ -70,6 +70,21 @@ describe('API flow', () => {
     expect(readWav(single).data.length).toBe(x.length);
   });
 
+  it('runs a job with quality "best" (Wiener filtering) and records it', async () => {
+    const input = writeMusicWav(dir, 'best song.wav', 2);
+    const job = await createJob(stack.apiUrl, input, { quality: 'best' });
+    await uploadFile(job.upload, input);
+    const done = await waitForJob(stack.apiUrl, job.jobId, { intervalMs: 100 });
+    expect(done.state).toBe('done');
+    const zip = path.join(dir, 'best.zip');
+    await download(done.downloads!.zip, zip);
+    const out = tmpDir('best-unzip');
+    await unzip(zip, out);
+    const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.options).toMatchObject({ quality: 'best' });
+    expect(manifest.timings.wienerMs).toBeGreaterThan(0);
+  });
+
   it('answers 404 for an unknown job and 4xx with a code for bad requests', async () => {
     const r404 = await fetch(`${stack.apiUrl}/jobs/AAAAAAAAAAAAAAAAAAAAAA`);
     expect(r404.status).toBe(404);

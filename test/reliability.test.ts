@@ -91,6 +91,8 @@ describe('bad input matrix', () => {
     [{ filename: 'a.wav', contentType: 'audio/wav', bytes: 10 ** 12 }, /maximum is/],
     [{ filename: 'a.wav', contentType: 'audio/wav', bytes: 10, options: { stems: ['drums'] } }, /no stem\(s\) drums/],
     [{ filename: 'a.wav', contentType: 'audio/wav', bytes: 10, options: { model: '../../etc' } }, /model must be a model id/],
+    [{ filename: 'a.wav', contentType: 'audio/wav', bytes: 10, options: { quality: 'max' } }, /quality must be one of fast, best/],
+    [{ filename: 'a.wav', contentType: 'audio/wav', bytes: 10, options: { iterations: 2.5 } }, /iterations must be an integer from 0 to 10/],
   ])('rejects the job request %j with 400', async (body, message) => {
     const res = await fetch(`${stack.apiUrl}/jobs`, { method: 'POST', body: JSON.stringify(body) });
     expect(res.status).toBe(400);

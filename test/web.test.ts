@@ -60,6 +60,7 @@ describe.skipIf(!hasBrowser)('upload page', () => {
 
     await page.setInputFiles('#file', writeMusicWav(dir, 'browser song.wav', 8));
     await page.selectOption('#format', 'flac');
+    await page.selectOption('#quality', 'best');
     await page.click('#start');
     await page.waitForSelector('#progress:not([hidden])');
     await page.screenshot({ path: path.join(shots, '2-working.png'), fullPage: true });

@@ -27,14 +27,22 @@ export function jobStatusPath(jobId: string): string {
 export type SampleRatePolicy = 'model' | 'source';
 export const SAMPLE_RATE_POLICIES: readonly SampleRatePolicy[] = ['model', 'source'];
 
+/** fast: the model's own masks; best: multichannel Wiener filtering (magnitude families). */
+export const QUALITIES = ['fast', 'best'] as const;
+export type Quality = (typeof QUALITIES)[number];
+export const MAX_WIENER_ITERATIONS = 10;
+
 /** The options a client may set; any other key is refused. */
-export const OPTION_KEYS = ['model', 'stems', 'format', 'sampleRate'] as const;
+export const OPTION_KEYS = ['model', 'stems', 'format', 'sampleRate', 'quality', 'iterations'] as const;
 export interface JobOptionsRequest {
   model?: string;
   /** A list, or a comma-separated string (S3 metadata); empty or absent means all stems. */
   stems?: string[] | string;
   format?: OutputFormatId;
   sampleRate?: SampleRatePolicy;
+  quality?: Quality;
+  /** Wiener iterations (0 to MAX_WIENER_ITERATIONS), overriding the quality's. */
+  iterations?: number;
 }
 
 /** The options a job runs with, after validation and defaults. */
@@ -44,6 +52,10 @@ export interface JobOptions {
   stems: string[];
   format: OutputFormatId;
   sampleRate: SampleRatePolicy;
+  /** fast | best; absent: the model's default. */
+  quality?: Quality;
+  /** Wiener iterations overriding the quality's; absent: the quality's. */
+  iterations?: number;
 }
 
 export interface CreateJobRequest {

@@ -15,6 +15,7 @@ import { defaultModelId, locateModel } from '../models/registry.js';
 import { readManifest } from '../models/manifest.js';
 import { loadModel } from './load-model.js';
 import { checkOutputPlan, checkSourceRate, outputRate as chooseOutputRate, planOutput, type OutputPlan, type SampleRatePolicy } from './output-plan.js';
+import { wienerSettingsFor, type Quality } from './quality.js';
 import { separateStream, type FrameGrid } from './separator.js';
 import type { HighBandPolicy, ProgressCallback } from './types.js';
 
@@ -29,6 +30,10 @@ export interface SeparateFileOptions {
   sampleRate?: SampleRatePolicy;
   grid?: FrameGrid;
   highBand?: HighBandPolicy;
+  /** fast: the model's masks; best: multichannel Wiener filtering (model default from its manifest). */
+  quality?: Quality;
+  /** Wiener iterations, overriding the quality's (0 = masks only). */
+  iterations?: number;
   maxDurationSeconds?: number;
   threads?: number;
   /** How the input is named in messages (e.g. the upload's file name). */
@@ -44,7 +49,7 @@ export interface StemOutput { stem: string; file: string; frames: number; clippe
 
 export interface SeparationTimings {
   probeMs: number; loadModelMs: number; decodeMs: number; stftMs: number; inferenceMs: number;
-  istftMs: number; encodeMs: number; totalMs: number;
+  istftMs: number; wienerMs: number; encodeMs: number; totalMs: number;
 }
 
 export interface SeparationResult {
@@ -52,6 +57,8 @@ export interface SeparationResult {
   source: SourceInfo;
   outputSampleRate: number;
   format: OutputFormat;
+  /** Wiener iterations run (0: the model's masks). */
+  wienerIterations: number;
   stems: StemOutput[];
   timings: SeparationTimings;
 }
@@ -90,8 +97,9 @@ export async function separateFile(input: string, outDir: string, opts: Separate
   await checkOutputPlan(plan, { maxOutputBytes: limits.maxOutputBytes, dir: outDir, name });
   opts.guard?.(source, plan);
   const t1 = performance.now();
-  const { model } = await loadModel(opts.model, opts.threads);
+  const { model, resolved } = await loadModel(opts.model, opts.threads);
   const t2 = performance.now();
+  const wiener = wienerSettingsFor(resolved.manifest, !!model.magnitudeEstimates, { quality: opts.quality, iterations: opts.iterations });
 
   const staging = path.join(outDir, `.partial-${randomBytes(6).toString('hex')}`);
   await mkdir(staging);
@@ -120,7 +128,7 @@ export async function separateFile(input: string, outDir: string, opts: Separate
       const e0 = performance.now();
       await Promise.all(wanted.map((stem, i) => encoders.get(stem)!.write(blocks[stemIdx[i]])));
       encodeMs += performance.now() - e0;
-    }, { grid: opts.grid, highBand: opts.highBand, expectedSamples, onProgress: (f) => progress('separate', f) });
+    }, { grid: opts.grid, highBand: opts.highBand, wiener, expectedSamples, onProgress: (f) => progress('separate', f) });
     progress('encode', 1);
     const e0 = performance.now();
     const results = await Promise.all(wanted.map((stem) => encoders.get(stem)!.finish()));
@@ -134,10 +142,10 @@ export async function separateFile(input: string, outDir: string, opts: Separate
     progress('done', 1);
     return {
       model: { id: model.id, family: model.family, stems: model.stems, sampleRate: model.sampleRate },
-      source, outputSampleRate: outputRate, format, stems,
+      source, outputSampleRate: outputRate, format, wienerIterations: wiener?.iterations ?? 0, stems,
       timings: {
         probeMs: t1 - t0, loadModelMs: t2 - t1, decodeMs, stftMs: stats.stftMs, inferenceMs: stats.inferenceMs,
-        istftMs: stats.istftMs, encodeMs, totalMs: performance.now() - t0,
+        istftMs: stats.istftMs, wienerMs: stats.wienerMs, encodeMs, totalMs: performance.now() - t0,
       },
     };
   } catch (err) {

@@ -4,6 +4,10 @@
  *
  *   frame → STFT → model masks → masked iSTFT → overlap-add → emit finished samples
  *
+ * With Wiener filtering (opts.wiener, magnitude families), the masking step is replaced by the
+ * multichannel Wiener filter (wiener.ts) on the model's magnitude estimates, fitted per block of
+ * frames inside each split, so memory stays bounded the same way.
+ *
  * Two sets of split buffers let the model work on split k (in onnxruntime's threads) while this
  * thread synthesises split k-1 and analyses split k+1.
  *
@@ -17,6 +21,8 @@
  */
 import { FrameTransform, steadyWindowSquareSum } from './stft.js';
 import type { InferenceTimings, SeparationModel } from './types.js';
+import { WienerFilter, type WienerSettings } from './wiener.js';
+import { InvalidRequestError } from '../core/errors.js';
 
 export type FrameGrid = 'aligned' | 'reference';
 
@@ -27,6 +33,8 @@ export interface SeparatorOptions {
   /** Expected input length in frames of audio (for progress only). */
   expectedSamples?: number;
   onProgress?: (fraction: number) => void;
+  /** Multichannel Wiener filtering; absent or iterations 0: the family's masks. */
+  wiener?: WienerSettings;
 }
 
 export interface SeparatorStats {
@@ -34,6 +42,8 @@ export interface SeparatorStats {
   stftMs: number;
   inferenceMs: number;
   istftMs: number;
+  /** Time in the Wiener filter (part of the synthesis, outside istftMs). */
+  wienerMs: number;
 }
 
 /** Receives each finished block: one interleaved stereo Float32Array per stem (reused buffers). */
@@ -52,7 +62,7 @@ export async function separateStream(
 }
 
 class Separator {
-  readonly stats: SeparatorStats = { samples: 0, stftMs: 0, inferenceMs: 0, istftMs: 0 };
+  readonly stats: SeparatorStats = { samples: 0, stftMs: 0, inferenceMs: 0, istftMs: 0, wienerMs: 0 };
   private readonly tf: FrameTransform;
   private readonly nFft: number;
   private readonly hop: number;
@@ -79,6 +89,10 @@ class Separator {
   private pending: SplitBuffers | null = null;
   private readonly mre: Float32Array;
   private readonly mim: Float32Array;
+  // Wiener filtering: the filter and one frame's filtered spectra per stem [2][nBins]
+  private readonly wiener: WienerFilter | null = null;
+  private readonly stemRe: Float32Array[] = [];
+  private readonly stemIm: Float32Array[] = [];
 
   // overlap-add accumulators per stem and channel; acc[0] is padded sample `accBase`
   private readonly accL: Float64Array[];
@@ -106,6 +120,14 @@ class Separator {
     this.inR = new Float32Array(span);
     this.inFill = this.pad;
     this.splits = [new SplitBuffers(this.F, this.nBins, this.bins, this.S), new SplitBuffers(this.F, this.nBins, this.bins, this.S)];
+    const w = opts.wiener;
+    if (w && w.iterations > 0) {
+      if (!model.magnitudeEstimates) throw new InvalidRequestError(`model ${model.id} (${model.family}) gives no magnitude estimates: Wiener filtering does not apply to it`);
+      if (!Number.isInteger(w.blockFrames) || w.blockFrames < 1) throw new InvalidRequestError('Wiener blockFrames must be a positive integer');
+      this.wiener = new WienerFilter(Math.min(w.blockFrames, this.F), this.bins, this.S, w);
+      this.stemRe = Array.from({ length: this.S }, () => new Float32Array(2 * this.nBins));
+      this.stemIm = Array.from({ length: this.S }, () => new Float32Array(2 * this.nBins));
+    }
     this.mre = new Float32Array(2 * this.nBins);
     this.mim = new Float32Array(2 * this.nBins);
     this.accL = Array.from({ length: this.S }, () => new Float64Array(span));
@@ -168,7 +190,7 @@ class Separator {
     const previous = this.pending;
     if (previous) await previous.inference;
     this.pending = split;
-    split.inference = this.model.estimateMasks(split.mag, split.masks, split.timings)
+    split.inference = this.model.estimateMasks(split.mag, split.masks, split.timings, this.wiener ? split.magnitudes : undefined)
       .then(() => { this.stats.inferenceMs += split.timings.inferenceMs; });
     split.inference.catch(() => {}); // awaited later; never an unhandled rejection meanwhile
     if (previous) await this.completeSplit(previous);
@@ -202,8 +224,9 @@ class Separator {
   private async completeSplit(split: SplitBuffers): Promise<void> {
     await split.inference;
     const t0 = performance.now();
-    this.synthesise(split);
-    this.stats.istftMs += performance.now() - t0;
+    if (this.wiener) this.synthesiseFiltered(split, this.wiener);
+    else this.synthesise(split);
+    this.stats.istftMs += performance.now() - t0 - this.wienerSplitMs;
     await this.emit((split.first + split.n) * this.hop, false);
     this.opts.onProgress?.(this.progress(split.first + split.n));
   }
@@ -237,6 +260,47 @@ class Separator {
         tf.inverseStereoAdd(mre, mim, 0, mre, mim, nBins, this.accL[s], this.accR[s], at);
       }
     }
+  }
+
+  private wienerSplitMs = 0;
+
+  /** synthesise() with Wiener-filtered spectra instead of masked ones, one block of frames at a time. */
+  private synthesiseFiltered(split: SplitBuffers, wiener: WienerFilter): void {
+    const { nBins, bins, hop, tf, S, stemRe, stemIm } = this;
+    const { re, im, first, n } = split;
+    const residual = this.model.residualStem;
+    const keepHigh = this.highBand === 'residual';
+    const w = tf.window;
+    const block = { re, im, nBins, est: split.magnitudes, stride: this.F };
+    const B = Math.min(wiener.settings.blockFrames, this.F);
+    this.wienerSplitMs = 0;
+    for (let b = 0; b < n; b += B) {
+      const m = Math.min(B, n - b);
+      let t0 = performance.now();
+      wiener.fit(block, b, m);
+      this.wienerSplitMs += performance.now() - t0;
+      for (let f = b; f < b + m; f++) {
+        const at = (first + f) * hop - this.accBase;
+        for (let i = 0; i < this.nFft; i++) this.wsum[at + i] += w[i] * w[i];
+        t0 = performance.now();
+        wiener.apply(f, stemRe, stemIm, residual);
+        this.wienerSplitMs += performance.now() - t0;
+        for (let s = 0; s < S; s++) {
+          const high = keepHigh && s === residual ? 1 : 0;
+          const sr = stemRe[s], si = stemIm[s];
+          for (let c = 0; c < 2; c++) {
+            const specOff = (c * this.F + f) * nBins;
+            const o = c * nBins;
+            for (let k = bins; k < nBins; k++) {
+              sr[o + k] = re[specOff + k] * high;
+              si[o + k] = im[specOff + k] * high;
+            }
+          }
+          tf.inverseStereoAdd(sr, si, 0, sr, si, nBins, this.accL[s], this.accR[s], at);
+        }
+      }
+    }
+    this.stats.wienerMs += this.wienerSplitMs;
   }
 
   /** Writes finished padded samples [accBase, upTo) to the sink as real samples. */
@@ -304,6 +368,8 @@ class SplitBuffers {
   readonly im: Float32Array;
   readonly mag: Float32Array;
   readonly masks: Float32Array[];
+  /** The model's magnitude estimates per stem (set by the model; used by Wiener filtering). */
+  readonly magnitudes: Float32Array[];
   readonly timings: InferenceTimings = { inferenceMs: 0 };
   first = 0;
   n = 0;
@@ -314,5 +380,6 @@ class SplitBuffers {
     this.im = new Float32Array(2 * F * nBins);
     this.mag = new Float32Array(2 * F * bins);
     this.masks = Array.from({ length: stems }, () => new Float32Array(2 * F * bins));
+    this.magnitudes = new Array<Float32Array>(stems);
   }
 }

@@ -19,11 +19,15 @@ export interface SeparationModel {
   readonly highBand: HighBandPolicy;
   /** Stem that receives what the others do not claim (e.g. accompaniment, other). */
   readonly residualStem: number;
+  /** True when estimateMasks can also hand out per-stem magnitude estimates (what Wiener filtering needs). */
+  readonly magnitudeEstimates?: boolean;
   /**
    * mag: [2][framesPerSplit][bins] magnitudes (channel-major, as the Spleeter contract).
    * masks: one [2][framesPerSplit][bins] array per stem, to fill with values in [0, 1].
+   * magnitudes (only when magnitudeEstimates): its entries are set to the model's per-stem
+   * magnitude estimates, same layout (arrays owned by the model run, not copied).
    */
-  estimateMasks(mag: Float32Array, masks: Float32Array[], timings: InferenceTimings): Promise<void>;
+  estimateMasks(mag: Float32Array, masks: Float32Array[], timings: InferenceTimings, magnitudes?: Float32Array[]): Promise<void>;
 }
 
 export interface InferenceTimings {

@@ -105,11 +105,11 @@ async function findOrCreateJob(obj: UploadedObject, deps: Deps): Promise<Version
   }
 }
 
-/** Batch uploads may carry options as object metadata (x-amz-meta-model, -stems, -format, -sample-rate). */
+/** Batch uploads may carry options as object metadata (x-amz-meta-model, -stems, -format, -sample-rate, -quality, -iterations). */
 async function batchOptions(obj: UploadedObject, s3: S3Client): Promise<JobOptions> {
   const head = await s3.send(new HeadObjectCommand({ Bucket: obj.bucket, Key: obj.key }));
   const m = head.Metadata ?? {};
-  return validateOptions({ model: m.model, stems: m.stems, format: m.format, sampleRate: m['sample-rate'] });
+  return validateOptions({ model: m.model, stems: m.stems, format: m.format, sampleRate: m['sample-rate'], quality: m.quality, iterations: m.iterations });
 }
 
 async function claim(found: Versioned<Job>, obj: UploadedObject, deps: Deps): Promise<{ job: Versioned<Job> } | { reason: string }> {
@@ -181,7 +181,7 @@ async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps): Pr
     await mkdir(outDir);
     const result = await separateFile(input, outDir, {
       model: options.model, stems: options.stems.length ? options.stems : undefined, format: options.format,
-      sampleRate: options.sampleRate, maxDurationSeconds: deps.config.maxDurationSeconds, name: current.value.upload.filename,
+      sampleRate: options.sampleRate, quality: options.quality, iterations: options.iterations, maxDurationSeconds: deps.config.maxDurationSeconds, name: current.value.upload.filename,
       onProgress,
       guard: deps.limits && ((source) => checkLimits(source, { ...deps.limits!(), modelMb: modelSizeMb(options.model) }, current.value.upload.filename)),
     });

@@ -3,6 +3,7 @@ import { parseFormat } from '../audio/encode.js';
 import { AUDIO_CONTENT_TYPES } from '../contracts/media.js';
 import { InvalidRequestError, ModelNotFoundError } from '../core/errors.js';
 import { memoizeAsync } from '../core/memoize.js';
+import { parseIterations, parseQuality } from '../engine/quality.js';
 import { readManifest } from '../models/manifest.js';
 import { defaultModelId, locateModel } from '../models/registry.js';
 import type { JobOptions } from './job.js';
@@ -62,5 +63,7 @@ export async function validateOptions(raw: Record<string, unknown> = {}): Promis
   const format = parseFormat(typeof raw.format === 'string' && raw.format ? raw.format : 'wav16');
   const sampleRate = raw.sampleRate ?? 'model';
   if (sampleRate !== 'model' && sampleRate !== 'source') throw new InvalidRequestError('sampleRate must be "model" or "source"');
-  return { model, stems, format, sampleRate };
+  const quality = parseQuality(raw.quality);
+  const iterations = parseIterations(raw.iterations);
+  return { model, stems, format, sampleRate, ...(quality && { quality }), ...(iterations !== undefined && { iterations }) };
 }

@@ -38,6 +38,19 @@ export interface ModelManifest {
    * folder (STEMS_SHARED_DIR) that unpacks them and prints their folder.
    */
   filesFrom?: { sharedUnpack: string };
+  /** Multichannel Wiener filtering: what quality "best" runs, and which quality is the default. */
+  wiener?: WienerDefaults;
+}
+
+export interface WienerDefaults {
+  /** EM iterations of quality "best" (default 1). */
+  iterations: number;
+  softmask: boolean;
+  residual: boolean;
+  /** Frames filtered together (default: framesPerSplit). */
+  blockFrames?: number;
+  /** Quality when the request names none (default "fast"). */
+  defaultQuality: 'fast' | 'best';
 }
 
 function fail(where: string, msg: string): never {
@@ -107,17 +120,32 @@ export function parseManifest(raw: unknown, where: string): ModelManifest {
     if (!isObj(raw.filesFrom)) fail(where, 'filesFrom must be an object');
     filesFrom = { sharedUnpack: str(raw.filesFrom, 'sharedUnpack', where) };
   }
+  const framesPerSplit = posInt(raw, 'framesPerSplit', where);
+  let wiener: WienerDefaults | undefined;
+  if (raw.wiener !== undefined) {
+    const w = raw.wiener;
+    if (!isObj(w)) fail(where, 'wiener must be an object');
+    const iterations = w.iterations ?? 1;
+    if (typeof iterations !== 'number' || !Number.isInteger(iterations) || iterations < 1 || iterations > 10) fail(where, 'wiener.iterations must be an integer from 1 to 10');
+    for (const k of ['softmask', 'residual'] as const) if (w[k] !== undefined && typeof w[k] !== 'boolean') fail(where, `wiener.${k} must be true or false`);
+    const blockFrames = w.blockFrames === undefined ? undefined : posInt(w, 'blockFrames', where);
+    if (blockFrames !== undefined && blockFrames > framesPerSplit) fail(where, 'wiener.blockFrames must be at most framesPerSplit');
+    const defaultQuality = w.defaultQuality ?? 'fast';
+    if (defaultQuality !== 'fast' && defaultQuality !== 'best') fail(where, 'wiener.defaultQuality must be "fast" or "best"');
+    wiener = { iterations, softmask: w.softmask === true, residual: w.residual === true, blockFrames, defaultQuality };
+  }
   return {
     id, family, stems, residualStem, files,
     description: typeof raw.description === 'string' ? raw.description : undefined,
     sampleRate: posInt(raw, 'sampleRate', where),
     stft: { nFft, hop, window: 'hann-periodic', center: false },
     bins,
-    framesPerSplit: posInt(raw, 'framesPerSplit', where),
+    framesPerSplit,
     highBand,
     licence: str(raw, 'licence', where),
     source: str(raw, 'source', where),
     filesFrom,
+    wiener,
   };
 }
 

@@ -1,7 +1,7 @@
 /** The page: choose a file and options, upload, watch progress, then play and download the stems. */
 import { type ApiError, createJob, getStatus, loadConfig, upload, type JobStatus, type PageConfig, type Upload } from './api.js';
 import { drawWaveform, Mixer } from './mixer.js';
-import { contentTypeForName, type OutputFormatId, type SampleRatePolicy } from '../../layers/contracts/index.js';
+import { contentTypeForName, type OutputFormatId, type Quality, type SampleRatePolicy } from '../../layers/contracts/index.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -82,6 +82,7 @@ async function start(file: File): Promise<void> {
     say(`Creating a job for ${file.name}…`);
     const job = await createJob(config.apiUrl, file, contentType, {
       model: $<HTMLSelectElement>('model').value, stems, format: $<HTMLSelectElement>('format').value as OutputFormatId, sampleRate: $<HTMLSelectElement>('rate').value as SampleRatePolicy,
+      quality: $<HTMLSelectElement>('quality').value as Quality,
     });
     pending = { file, contentType, jobId: job.jobId, upload: job.upload };
     await send();

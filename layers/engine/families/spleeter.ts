@@ -40,8 +40,9 @@ export async function createSpleeterModel(m: ModelManifest, filesDir: string, th
     framesPerSplit: F,
     highBand: m.highBand,
     residualStem: stemIndex.get(m.residualStem)!,
+    magnitudeEstimates: true,
 
-    async estimateMasks(mag: Float32Array, masks: Float32Array[], timings: InferenceTimings): Promise<void> {
+    async estimateMasks(mag: Float32Array, masks: Float32Array[], timings: InferenceTimings, magnitudes?: Float32Array[]): Promise<void> {
       const t0 = performance.now();
       const results: ort.InferenceSession.ReturnType[] = [];
       for (const [i, s] of sessions.entries()) results.push(await s.run({ [m.files[i].input]: new ort.Tensor('float32', mag, dims) }));
@@ -56,6 +57,7 @@ export async function createSpleeterModel(m: ModelManifest, filesDir: string, th
         }
       });
       ratioMasks(estimates, masks, mag.length);
+      if (magnitudes) for (let s = 0; s < S; s++) magnitudes[s] = estimates[s];
     },
   };
 }
