@@ -8,7 +8,8 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EmfFileBackend, parseMetricQuery } from '../layers/observability/metrics-query.js';
+import { parseMetricQuery } from '../layers/observability/metrics-query.js';
+import { EmfFileBackend } from '../local/emf-store.js';
 
 const i = process.argv.indexOf('--mb');
 const targetMb = i > 0 ? Number(process.argv[i + 1]) : 150;

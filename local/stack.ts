@@ -12,6 +12,7 @@ import { encodeEventKey, KEYS } from '../layers/storage/s3.js';
 import { ROUTES } from '../layers/contracts/api.js';
 import { createHttpApi, lambdaContext, localRoute, type HttpHandler, type StaticSite } from './http-api.js';
 import { captureEmf } from './emf-capture.js';
+import { EmfFileBackend } from './emf-store.js';
 import { EventDispatcher } from './s3-events.js';
 import { LOCAL_S3_CLIENT_ENV, startLocalS3 } from './s3-server.js';
 import { enableSharedModels } from './shared-models.js';
@@ -62,7 +63,6 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const emfFile = path.join(opts.dataDir, 'metrics', 'emf.jsonl');
   const releaseStdout = captureEmf(emfFile);
   Object.assign(process.env, {
-    [ENV.emfFile]: emfFile,
     [ENV.bucket]: bucket,
     [ENV.s3Endpoint]: s3.endpoint,
     // s3rver's fixed credentials and checksum settings; nothing leaves loopback
@@ -77,7 +77,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   ]);
   handlers.presign = presign.handler as unknown as HttpHandler;
   handlers.status = status.handler as unknown as HttpHandler;
-  handlers.metrics = metrics.handler as unknown as HttpHandler;
+  // the same metrics function as in AWS, answering from the EMF records collected here instead of CloudWatch
+  handlers.metrics = metrics.metricsFunction(new EmfFileBackend(emfFile)) as unknown as HttpHandler;
 
   const events = new EventDispatcher(
     (event) => (separate.handler as unknown as (e: typeof event, c: object) => Promise<unknown>)(event, lambdaContext('separate', (opts.separateTimeoutSeconds ?? 900) * 1000)),

@@ -41,8 +41,6 @@ export const ENV = {
   /** Lifetime of presigned upload and download URLs, in seconds (default 900 / 3600). */
   uploadUrlSeconds: 'STEMS_UPLOAD_URL_SECONDS',
   downloadUrlSeconds: 'STEMS_DOWNLOAD_URL_SECONDS',
-  /** Local mode only: the file of EMF records the metrics function reads instead of CloudWatch. */
-  emfFile: 'STEMS_EMF_FILE',
   /** Slowest real-time factor to plan for when deciding whether a job fits the time left (default 4). */
   minRealTimeFactor: 'STEMS_MIN_REALTIME_FACTOR',
   /** How long a worker owns a job before another delivery may take it over (seconds). */
