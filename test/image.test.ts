@@ -6,7 +6,7 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import http from 'node:http';
+import http, { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -137,11 +137,11 @@ describe('bundled handlers in plain Node processes', () => {
   });
   afterAll(() => s3?.close());
 
-  async function invoke(handler: string, event: unknown): Promise<Record<string, unknown>> {
+  async function invoke(handler: string, event: unknown, extraEnv: Record<string, string> = {}): Promise<Record<string, unknown>> {
     const script = `const m = await import(${JSON.stringify(path.join(taskRoot, `${handler}.mjs`))});
       const r = await m.handler(${JSON.stringify(event)}, { awsRequestId: 'test', getRemainingTimeInMillis: () => 60000 });
       process.stdout.write('\\nRESULT ' + JSON.stringify(r) + '\\n');`;
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: taskRoot, env, maxBuffer: 1 << 24 });
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: taskRoot, env: { ...env, ...extraEnv }, maxBuffer: 1 << 24 });
     return JSON.parse(stdout.split('\nRESULT ').pop()!);
   }
 
@@ -180,14 +180,23 @@ describe('bundled handlers in plain Node processes', () => {
     expect(s.downloads.stems.map((x: { stem: string }) => x.stem)).toEqual(['vocals', 'accompaniment']);
   });
 
-  it('metrics answers from its bundle (local EMF file in place of CloudWatch)', async () => {
-    const emf = path.join(tmpDir('image-emf'), 'emf.jsonl');
-    const record = { _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: 'StemSplitter', Dimensions: [['service']], Metrics: [{ Name: 'SeparationTime', Unit: 'Milliseconds' }] }] }, service: 'separate', SeparationTime: 1234 };
-    writeFileSync(emf, `${JSON.stringify(record)}\n`);
-    env.STEMS_EMF_FILE = emf;
-    const r = await invoke('metrics', { ...http('GET', '/metrics'), routeKey: 'GET /metrics', queryStringParameters: { metric: 'SeparationTime', stats: 'count,max' } });
-    delete env.STEMS_EMF_FILE;
-    expect(r.statusCode).toBe(200);
-    expect(JSON.parse(r.body as string).results).toEqual([{ metric: 'SeparationTime', unit: 'Milliseconds', stats: { count: 1, max: 1234 } }]);
+  it('metrics answers from its bundle, asking CloudWatch (never a local file)', async () => {
+    const metricsEvent = (q: Record<string, string>) => ({ ...http('GET', '/metrics'), routeKey: 'GET /metrics', queryStringParameters: q });
+    // a bad query is refused before any call
+    const bad = await invoke('metrics', metricsEvent({ metric: 'Nope' }));
+    expect(bad.statusCode).toBe(400);
+    // a good one goes to CloudWatch: a loopback endpoint stands in for it and records the call
+    const calls: string[] = [];
+    const cw = createServer((req, res) => {
+      calls.push(`${req.method} ${req.headers['x-amz-target'] ?? req.headers['smithy-protocol'] ?? req.url}`);
+      res.writeHead(500).end();
+    });
+    await new Promise<void>((r) => cw.listen(0, '127.0.0.1', r));
+    const endpoint = `http://127.0.0.1:${(cw.address() as AddressInfo).port}`;
+    const r = await invoke('metrics', metricsEvent({ metric: 'SeparationTime', stats: 'count,max' }), { AWS_ENDPOINT_URL_CLOUDWATCH: endpoint, AWS_MAX_ATTEMPTS: '1' });
+    cw.close();
+    expect(calls.length).toBeGreaterThan(0);
+    expect(calls.join(' ')).toMatch(/GetMetricData|rpc-v2-cbor|POST/);
+    expect(r.statusCode).toBe(500); // CloudWatch failed; the client gets the generic message
   });
 });
