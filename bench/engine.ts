@@ -73,8 +73,14 @@ await wiener();
 async function wiener(): Promise<void> {
   await ours(three, path.join(work, 'warm-default'), 'default', 'aligned');
   const runs: { label: string; q: string; r: Ours & { processWallMs: number } }[] = [];
+  // fast, best, best, fast: each keeps its faster run, so a load spike on this shared machine hits neither alone
   for (const [input, label] of [[three, '3 min'], [ten, '10 min']] as const) {
-    for (const q of ['fast', 'best'] as const) runs.push({ label, q, r: await ours(input, path.join(work, `default-${q}`), 'default', 'aligned', q) });
+    for (const q of ['fast', 'best', 'best', 'fast'] as const) {
+      const r = await ours(input, path.join(work, `default-${q}`), 'default', 'aligned', q);
+      const seen = runs.find((x) => x.label === label && x.q === q);
+      if (!seen) runs.push({ label, q, r });
+      else if (r.processWallMs < seen.r.processWallMs) seen.r = r;
+    }
   }
   console.log('');
   console.log(`quality fast vs best on the default model (${os.cpus()[0].model}, ${os.availableParallelism()} cores; threads=${threads})`);

@@ -63,7 +63,8 @@ beforeAll(async () => {
   const dir = tmpDir('metrics');
   for (const [name, seconds] of [['one.wav', 1], ['two.wav', 2], ['three.wav', 1.5]] as const) {
     const f = writeMusicWav(dir, name, seconds);
-    const job = await createJob(stack.apiUrl, f);
+    // one job with quality "best", which adds the Wiener filter's time
+    const job = await createJob(stack.apiUrl, f, name === 'three.wav' ? { quality: 'best' } : {});
     await uploadFile(job.upload, f);
     expect((await waitForJob(stack.apiUrl, job.jobId, { intervalMs: 100 })).state).toBe('done');
   }
@@ -97,6 +98,7 @@ describe('embedded metrics from the functions', () => {
       expect(jobs.every((r) => typeof r[name] === 'number'), name).toBe(true);
     }
     expect(jobs.map((r) => r.AudioSeconds).sort()).toEqual([1, 1.5, 2]);
+    expect(jobs.filter((r) => typeof r.WienerTime === 'number' && r.WienerTime > 0).map((r) => r.AudioSeconds)).toEqual([1.5]);
     expect(find('JobsFailed', { service: 'separate', errorCode: 'NOT_AUDIO' })).toHaveLength(1);
     // one cold start per function (container), as in Lambda
     for (const fn of ['presign', 'status', 'separate']) expect(find('ColdStart', { service: fn, function_name: fn }), fn).toHaveLength(1);

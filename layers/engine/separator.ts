@@ -93,6 +93,7 @@ class Separator {
   private readonly wiener: WienerFilter | null = null;
   private readonly stemRe: Float32Array[] = [];
   private readonly stemIm: Float32Array[] = [];
+  private wienerSplitMs = 0; // of the split being synthesised (kept out of istftMs)
 
   // overlap-add accumulators per stem and channel; acc[0] is padded sample `accBase`
   private readonly accL: Float64Array[];
@@ -261,8 +262,6 @@ class Separator {
       }
     }
   }
-
-  private wienerSplitMs = 0;
 
   /** synthesise() with Wiener-filtered spectra instead of masked ones, one block of frames at a time. */
   private synthesiseFiltered(split: SplitBuffers, wiener: WienerFilter): void {

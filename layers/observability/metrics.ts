@@ -19,6 +19,7 @@ export const METRICS = {
   stft: { name: 'StftTime', unit: MetricUnit.Milliseconds },
   inference: { name: 'InferenceTime', unit: MetricUnit.Milliseconds },
   istft: { name: 'IstftTime', unit: MetricUnit.Milliseconds },
+  wiener: { name: 'WienerTime', unit: MetricUnit.Milliseconds },
   encode: { name: 'EncodeTime', unit: MetricUnit.Milliseconds },
   upload: { name: 'ResultsUploadTime', unit: MetricUnit.Milliseconds },
   separation: { name: 'SeparationTime', unit: MetricUnit.Milliseconds },
@@ -67,6 +68,7 @@ export function recordSeparation(metrics: Metrics, outcome: SeparationOutcome): 
   add(METRICS.stft, t.stftMs);
   add(METRICS.inference, t.inferenceMs);
   add(METRICS.istft, t.istftMs);
+  if (t.wienerMs) add(METRICS.wiener, t.wienerMs); // quality "best" jobs only
   add(METRICS.encode, t.encodeMs);
   add(METRICS.upload, t.uploadResultsMs);
   add(METRICS.separation, t.totalMs);
