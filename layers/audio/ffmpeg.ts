@@ -1,6 +1,7 @@
 /**
- * Finds an ffmpeg binary: FFMPEG_PATH, then ffmpeg-static's download (an optional dependency that
- * is absent where its install script could not reach the internet), then `ffmpeg` on PATH.
+ * Finds an ffmpeg binary: FFMPEG_PATH, then ffmpeg-static's download (only there where someone
+ * ran its install script: `npm ci` runs none), then `ffmpeg` on PATH, then the static build that
+ * ships inside the @ffmpeg-installer package (no download; the Lambda image uses it too).
  */
 import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -29,6 +30,15 @@ function fromFfmpegStatic(): string | undefined {
   }
 }
 
+function fromFfmpegInstaller(): string | undefined {
+  try {
+    const p = path.join(path.dirname(require.resolve(`@ffmpeg-installer/${process.platform}-${process.arch}/package.json`)), 'ffmpeg');
+    return isExecutable(p) ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function fromPath(env: NodeJS.ProcessEnv): string | undefined {
   for (const dir of (env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
@@ -46,7 +56,7 @@ export function findFfmpeg(env: NodeJS.ProcessEnv = process.env): string {
     }
     return explicit;
   }
-  const found = fromFfmpegStatic() ?? fromPath(env);
+  const found = fromFfmpegStatic() ?? fromPath(env) ?? fromFfmpegInstaller();
   if (!found) {
     throw new ToolMissingError(
       'ffmpeg not found: install it (e.g. `apt-get install ffmpeg` or `brew install ffmpeg`), ' +
