@@ -7,7 +7,7 @@
  *   npm run bench:quality [-- --model ID|DIR] [--dataset DIR] [--limit N]
  */
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +25,10 @@ const opt = (name: string) => { const i = process.argv.indexOf(`--${name}`); ret
 const dataset = path.resolve(opt('dataset') ?? path.join(sharedDir(), 'datasets', 'musdb18-7', 'test'));
 const modelId = opt('model') ?? defaultModelId();
 const limit = Number(opt('limit')) || Infinity;
+if (!existsSync(dataset)) {
+  console.error(`bench:quality needs a MUSDB-style dataset: ${dataset} not found (set STEMS_SHARED_DIR to the shared folder, or pass --dataset DIR)`);
+  process.exit(1);
+}
 
 /** MUSDB .stem.mp4 stream order. */
 const STREAMS = { mixture: 0, drums: 1, bass: 2, other: 3, vocals: 4 } as const;

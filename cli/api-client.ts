@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
+import { fetchUrl } from '../layers/core/fetch-url.js';
 import type { CreateJobResponse } from '../layers/jobs/create-job.js';
 import type { JobStatus } from '../layers/jobs/job-status.js';
 
@@ -27,20 +28,29 @@ export class ApiError extends Error {
   }
 }
 
-async function asJson<T>(res: Response): Promise<T> {
-  const body = await res.json().catch(() => ({})) as { error?: { code: string; message: string } };
-  if (!res.ok) throw new ApiError(res.status, body.error?.code ?? 'HTTP_ERROR', body.error?.message ?? `HTTP ${res.status}`);
-  return body as T;
+/** The API's JSON answer; an answer that is not the API's (a wrong --api) says so, with the URL. */
+async function asJson<T>(res: Response, what: string): Promise<T> {
+  const text = await res.text();
+  let body: { error?: { code: string; message: string } } | undefined;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (res.ok && body) return body as T;
+  if (body?.error) throw new ApiError(res.status, body.error.code, `${what}: ${body.error.message}`);
+  throw new ApiError(res.status, 'NOT_THE_API', `${what} answered HTTP ${res.status}${body ? '' : ' with no JSON'}: is --api the Stem Splitter API's URL (e.g. the ApiUrl output, or http://127.0.0.1:3000 for npm start)?`);
 }
 
 export async function createJob(api: string, file: string, options: Record<string, unknown> = {}): Promise<CreateJobResponse> {
   const { size } = await stat(file);
-  const res = await fetch(new URL('/jobs', api), {
+  const url = new URL('/jobs', api);
+  const res = await fetchUrl(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ filename: path.basename(file), contentType: contentTypeFor(file), bytes: size, options }),
   });
-  return asJson<CreateJobResponse>(res);
+  return asJson<CreateJobResponse>(res, `POST ${url}`);
 }
 
 /** POSTs the file to S3 with the presigned form fields (the file goes last, as S3 requires). */
@@ -48,12 +58,13 @@ export async function uploadFile(upload: CreateJobResponse['upload'], file: stri
   const form = new FormData();
   for (const [k, v] of Object.entries(upload.fields)) form.append(k, v);
   form.append('file', await openAsBlob(file), path.basename(file));
-  const res = await fetch(upload.url, { method: 'POST', body: form });
+  const res = await fetchUrl(upload.url, { method: 'POST', body: form });
   if (!res.ok) throw new ApiError(res.status, 'UPLOAD_FAILED', `upload failed: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
 }
 
 export async function getStatus(api: string, jobId: string): Promise<JobStatus> {
-  return asJson<JobStatus>(await fetch(new URL(`/jobs/${encodeURIComponent(jobId)}`, api)));
+  const url = new URL(`/jobs/${encodeURIComponent(jobId)}`, api);
+  return asJson<JobStatus>(await fetchUrl(url), `GET ${url}`);
 }
 
 export async function waitForJob(api: string, jobId: string, opts: { intervalMs?: number; timeoutMs?: number; onStatus?: (s: JobStatus) => void } = {}): Promise<JobStatus> {
@@ -69,7 +80,7 @@ export async function waitForJob(api: string, jobId: string, opts: { intervalMs?
 
 /** Downloads a URL to a file, streamed. */
 export async function download(url: string, dest: string): Promise<void> {
-  const res = await fetch(url);
+  const res = await fetchUrl(url);
   if (!res.ok || !res.body) throw new ApiError(res.status, 'DOWNLOAD_FAILED', `download failed: HTTP ${res.status}`);
   await pipeline(Readable.fromWeb(res.body as never), createWriteStream(dest));
 }

@@ -87,6 +87,9 @@ export function parseCommand(argv: string[]): Command {
   if (command === 'submit') {
     if (rest.length !== 1) throw new InvalidRequestError('submit takes exactly one file');
     if (!values.api) throw new InvalidRequestError('submit needs --api <url>');
+    if (!URL.canParse(values.api) || !/^https?:$/.test(new URL(values.api).protocol)) {
+      throw new InvalidRequestError(`--api must be an http(s) URL such as http://127.0.0.1:3000 (got "${values.api}")`);
+    }
     return {
       command, file: rest[0], api: values.api, out: values.out ?? 'stems', model: values.model, stems, format,
       sampleRate: oneOf('sample-rate', values['sample-rate'], ['model', 'source'] as const, 'model'),

@@ -1,25 +1,14 @@
-/** The page's config.json in local mode: same origin API, limits, and the models this machine has. */
-import { existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
-import { maxDurationSeconds, modelsInstallDir, readPositiveNumber, ENV } from '../layers/core/env.js';
-import { readManifest } from '../models/manifest.js';
-import { defaultModelId, locateModel, readRegistry } from '../models/registry.js';
+/** The page's config.json in local mode: same origin API, limits, and the models this machine can run. */
+import { maxDurationSeconds, readPositiveNumber, ENV } from '../layers/core/env.js';
+import { modelCatalog } from '../models/catalog.js';
 
-export interface PageModel { id: string; description: string; stems: string[]; default: boolean }
+export interface PageModel { id: string; description: string; stems: string[]; default: boolean; speed?: number }
 
+/** Only models a job can use now: a model that is not installed, or that needs the shared folder
+ * where there is none, is not offered (it would fail after the upload). */
 export async function availableModels(): Promise<PageModel[]> {
-  const ids = new Set(readRegistry().models.map((m) => m.id));
-  const installed = modelsInstallDir();
-  if (existsSync(installed)) for (const d of readdirSync(installed)) if (existsSync(path.join(installed, d, 'model.json'))) ids.add(d);
-  const out: PageModel[] = [];
-  for (const id of ids) {
-    try {
-      const m = await readManifest(locateModel(id));
-      out.push({ id, description: m.description ?? '', stems: m.stems, default: id === defaultModelId() });
-    } catch {
-      // not available here (not fetched, or its shared files are missing)
-    }
-  }
+  const out = (await modelCatalog()).filter((m) => m.runnable)
+    .map((m) => ({ id: m.id, description: m.summary, stems: m.stems, default: m.default, speed: m.speed }));
   return out.sort((a, b) => Number(b.default) - Number(a.default));
 }
 

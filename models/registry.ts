@@ -21,6 +21,12 @@ export interface RegistryEntry {
   bundled?: boolean;
   manifest?: string;
   downloads?: RegistryDownload[];
+  /** Short measured-quality phrase (what the page and `stem-splitter models` show). */
+  quality?: string;
+  /** Measured speed, times real time on the project's 2-core machine (bench or model card). */
+  speed?: number;
+  /** Approximate size of its files in MB, for models not installed here. */
+  sizeMb?: number;
 }
 export interface Registry { default: string; models: RegistryEntry[] }
 

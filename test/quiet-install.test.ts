@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { tmpDir } from './helpers/models.js';
 
 const run = promisify(execFile);
-const quietEnv = { ...process.env, npm_config_update_notifier: 'false' };
+const quietEnv: NodeJS.ProcessEnv = { ...process.env, npm_config_update_notifier: 'false' };
 delete quietEnv.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
 
 function freePort(): Promise<number> {

@@ -3,6 +3,7 @@ import { CfnElement, CfnOutput, Lazy, Stack, Validations, type StackProps } from
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Construct } from 'constructs';
+import { summaryLine } from '../../models/catalog.js';
 import { StemsApi } from './api.js';
 import type { StemSplitterConfig } from './config.js';
 import { StemsFunctions } from './functions.js';
@@ -10,17 +11,19 @@ import { StemsObservability } from './observability.js';
 import { AccessLogs, StemsStorage } from './storage.js';
 import { SITE_DIR, Website } from './website.js';
 
-/** Stems of a registry model, from its manifest in models/ (what the page offers to choose). */
-function modelStems(id: string): string[] {
+/** A registry model as the page offers it: its stems (from its manifest) and its one-line summary. */
+function pageModel(id: string, isDefault: boolean): { id: string; description: string; stems: string[]; default: boolean; speed?: number } {
   const models = path.resolve(import.meta.dirname, '..', '..', 'models');
   const registry = JSON.parse(readFileSync(path.join(models, 'registry.json'), 'utf8'));
   const entry = registry.models.find((m: { id: string }) => m.id === id);
   const file = entry?.manifest ? path.join(models, 'manifests', entry.manifest) : path.join(models, id, 'model.json');
+  let stems: string[];
   try {
-    return JSON.parse(readFileSync(file, 'utf8')).stems;
+    stems = JSON.parse(readFileSync(file, 'utf8')).stems;
   } catch {
     throw new Error(`bakedModels: no manifest for model "${id}" (looked in ${file})`);
   }
+  return { id, description: summaryLine(stems, entry?.quality, entry?.speed), stems, default: isDefault, speed: entry?.speed };
 }
 
 export interface StemSplitterStackProps extends StackProps {
@@ -57,7 +60,7 @@ export class StemSplitterStack extends Stack {
         maxUploadBytes: config.maxUploadBytes,
         maxDurationSeconds: config.maxDurationSeconds,
         models: [...new Set([config.defaultModel, ...config.bakedModels])]
-          .map((id) => ({ id, description: '', stems: modelStems(id), default: id === config.defaultModel })),
+          .map((id) => pageModel(id, id === config.defaultModel)),
       },
     });
     this.observability = new StemsObservability(this, 'Observability', {

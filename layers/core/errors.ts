@@ -63,6 +63,13 @@ export class ToolMissingError extends StemSplitterError {
   override readonly code = 'TOOL_MISSING';
 }
 
+/** A server could not be reached (offline, wrong address, nothing listening); names the URL and why. */
+export class NetworkError extends StemSplitterError {
+  override readonly code = 'NETWORK';
+  override readonly status = 502;
+  override readonly retryable = true;
+}
+
 export class JobNotFoundError extends StemSplitterError {
   override readonly code = 'JOB_NOT_FOUND';
   override readonly status = 404;

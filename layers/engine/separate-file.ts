@@ -4,7 +4,7 @@
  * to their destination and renamed into place only when every stem has been encoded.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeAudio } from '../audio/decode.js';
 import { DEFAULT_FORMAT, OUTPUT_FORMATS, StemEncoder, type OutputFormat } from '../audio/encode.js';
@@ -79,12 +79,16 @@ export async function separateFile(input: string, outDir: string, opts: Separate
   const wanted = selectStems(model.stems, opts.stems, model.id);
   const outputRate = opts.sampleRate === 'source' ? source.sampleRate : model.sampleRate;
 
-  await mkdir(outDir, { recursive: true });
+  // the first folder this call creates, if any: removed again (when empty) if the separation fails
+  const created = await mkdir(outDir, { recursive: true });
+  let succeeded = false;
   const staging = path.join(outDir, `.partial-${randomBytes(6).toString('hex')}`);
   await mkdir(staging);
   const ext = OUTPUT_FORMATS[format].ext;
+  // at the source's rate, the stems are exactly as long as the source where its header says how long
+  const outputFrames = outputRate === source.sampleRate && outputRate !== model.sampleRate ? source.frames : undefined;
   const encoders = new Map(wanted.map((stem) => [stem, new StemEncoder(path.join(staging, `${stem}.${ext}`), {
-    format, inputRate: model.sampleRate, outputRate, mp3Kbps: opts.mp3Kbps,
+    format, inputRate: model.sampleRate, outputRate, mp3Kbps: opts.mp3Kbps, outputFrames,
   })]));
   const stemIdx = wanted.map((s) => model.stems.indexOf(s));
   let encodeMs = 0;
@@ -119,6 +123,7 @@ export async function separateFile(input: string, outDir: string, opts: Separate
       stems.push({ stem, file, ...results[i] });
     }
     progress('done', 1);
+    succeeded = true;
     return {
       model: { id: model.id, family: model.family, stems: model.stems, sampleRate: model.sampleRate },
       source, outputSampleRate: outputRate, format, stems,
@@ -132,5 +137,18 @@ export async function separateFile(input: string, outDir: string, opts: Separate
     throw err;
   } finally {
     await rm(staging, { recursive: true, force: true });
+    if (!succeeded && created) await removeEmptyFolders(outDir, created);
+  }
+}
+
+/** Removes `dir` and its parents up to `top` while they are empty (a failed job leaves no folder). */
+async function removeEmptyFolders(dir: string, top: string): Promise<void> {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    try {
+      await rmdir(d);
+    } catch {
+      return; // not empty (or gone): leave it and everything above
+    }
+    if (d === path.resolve(top) || d === path.dirname(d)) return;
   }
 }
