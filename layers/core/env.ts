@@ -38,6 +38,8 @@ export const ENV = {
   minRealTimeFactor: 'STEMS_MIN_REALTIME_FACTOR',
   /** How long a worker owns a job before another delivery may take it over (seconds). */
   jobLeaseSeconds: 'STEMS_JOB_LEASE_SECONDS',
+  /** Least time between two progress writes of one stage to the job record (ms, default 2000). */
+  progressIntervalMs: 'STEMS_PROGRESS_INTERVAL_MS',
 } as const;
 
 type Env = Record<string, string | undefined>;

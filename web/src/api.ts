@@ -1,6 +1,9 @@
 /** The HTTP API as the page uses it: config, create job, presigned upload with progress, status. */
-export interface ModelInfo { id: string; description: string; stems: string[]; default: boolean }
-export interface PageConfig { apiUrl: string; maxUploadBytes: number; maxDurationSeconds: number; models: ModelInfo[] }
+/** description: one line (stems, quality, speed); speed: measured, times real time. */
+export interface ModelInfo { id: string; description: string; stems: string[]; default: boolean; speed?: number }
+export interface JobOptions { model: string; stems: string[]; format: string; sampleRate: string }
+/** pollIntervalMs: how often the page asks for a job's status (default 1000). */
+export interface PageConfig { apiUrl: string; maxUploadBytes: number; maxDurationSeconds: number; models: ModelInfo[]; pollIntervalMs?: number }
 export interface Upload { url: string; fields: Record<string, string>; expiresAt: string }
 export interface StemDownload { stem: string; url: string; bytes: number; clippedSamples: number }
 export interface JobStatus {
@@ -30,7 +33,7 @@ async function json<T>(res: Response): Promise<T> {
   return body as T;
 }
 
-export async function createJob(api: string, file: File, contentType: string, options: Record<string, unknown>) {
+export async function createJob(api: string, file: File, contentType: string, options: JobOptions) {
   return json<{ jobId: string; upload: Upload }>(await fetch(`${api}/jobs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
