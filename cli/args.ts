@@ -12,13 +12,14 @@ export const USAGE = `usage:
       --stems <a,b,...>         stems to write (default: all of the model's)
       --format <f>              wav16 | wav24 | wav32f | flac | mp3 (default wav16)
       --sample-rate <p>         model | source (default model)
-      --out <dir>               output folder (default ./stems); one subfolder per input
+      --out <dir>               output folder (default ./stems); one subfolder per input, named
+                                after it (with its extension when two inputs share a name)
       --threads <n>             inference threads (default: all cores)
       --high-band <p>           zero | residual (default: the model's)
       --grid <g>                aligned | reference (default aligned)
   stem-splitter submit <file> --api <url> [--out <dir>] [--model ...] [--stems ...] [--format ...] [--sample-rate ...]
                                 separate through a running API (local \`npm start\` or deployed)
-  stem-splitter models          list models`;
+  stem-splitter models          list models: installed or not, size, stems, quality, speed, licence`;
 
 export interface SeparateCommand {
   command: 'separate';
