@@ -142,6 +142,7 @@ async function start(): Promise<void> {
   const stems = selectedStems();
   if (stems.length === 0) return say('Tick at least one stem: with none ticked there is nothing to split.', true);
   setBusy(true);
+  $('retry').hidden = true;
   const seconds = await chosen.seconds;
   const problem = check(file, seconds);
   if (problem) {
@@ -183,7 +184,8 @@ async function send(): Promise<void> {
     const e = err as ApiError;
     say(e.code === 'NETWORK' ? `Upload interrupted: ${e.message}.` : e.message, true);
     $('retry').hidden = e.code !== 'NETWORK';
-    if (e.code !== 'NETWORK') setBusy(false);
+    // nothing is running now: retry this upload, or split something else instead
+    setBusy(false);
   }
 }
 
@@ -343,7 +345,11 @@ async function init(): Promise<void> {
     const f = e.dataTransfer?.files[0];
     if (f) void choose(f);
   };
-  $('retry').onclick = () => void send();
+  $('retry').onclick = () => {
+    if (busy || !pending) return;
+    setBusy(true);
+    void send();
+  };
   $('play').onclick = () => { if (mixer) void (mixer.playing ? mixer.pause() : mixer.play()); };
   $('stop').onclick = () => mixer?.stop();
   setInterval(() => { if (busy) tickJobClock(); }, 1000);
