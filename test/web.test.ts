@@ -337,6 +337,7 @@ describe.skipIf(!hasBrowser)('upload page', () => {
     await page.click('#start');
     await expect.poll(() => page.textContent('#status'), { timeout: 30_000 }).toMatch(/Separation failed: broken\.mp3 is not an audio file/);
     expect(await page.isDisabled('#start')).toBe(false);
+    expect(await page.isVisible('#progress')).toBe(false);
     await page.screenshot({ path: path.join(shots, '5-failed-phone.png'), fullPage: true });
     await page.close();
   });

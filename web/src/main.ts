@@ -201,7 +201,7 @@ async function poll(id: string): Promise<void> {
   const p = pending!.progress;
   if (s.state === 'failed') {
     setBusy(false);
-    $('eta').textContent = '';
+    $('job').hidden = true; // the status line says why; a bar stuck mid-way would say otherwise
     return say(`Separation failed: ${s.error?.message ?? 'unknown error'}`, true);
   }
   if (s.state !== 'done') {
