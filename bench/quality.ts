@@ -7,7 +7,7 @@
  *   npm run bench:quality [-- --model ID|DIR] [--dataset DIR] [--limit N] [--quality fast|best] [--iterations N]
  */
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +27,10 @@ const dataset = path.resolve(opt('dataset') ?? path.join(sharedDir(), 'datasets'
 enableSharedModels();
 const modelId = opt('model') ?? defaultModelId();
 const limit = Number(opt('limit')) || Infinity;
+if (!existsSync(dataset)) {
+  console.error(`bench:quality needs a MUSDB-style dataset: ${dataset} not found (set STEMS_SHARED_DIR to the shared folder, or pass --dataset DIR)`);
+  process.exit(1);
+}
 const quality = parseQuality(opt('quality'), '--quality');
 const iterations = parseIterations(opt('iterations'), '--iterations');
 

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 import { ENV, readOptional } from '../layers/core/env.js';
+import { fetchUrl } from '../layers/core/fetch-url.js';
 import { contentTypeForName, jobStatusPath, ROUTES, type ApiErrorBody, type CreateJobRequest, type CreateJobResponse, type JobOptionsRequest, type JobStatusResponse as JobStatus } from '../layers/contracts/index.js';
 
 export function contentTypeFor(file: string): string {
@@ -22,10 +23,18 @@ export class ApiError extends Error {
   }
 }
 
-async function asJson<T>(res: Response): Promise<T> {
-  const body = await res.json().catch(() => ({})) as Partial<ApiErrorBody>;
-  if (!res.ok) throw new ApiError(res.status, body.error?.code ?? 'HTTP_ERROR', body.error?.message ?? `HTTP ${res.status}`);
-  return body as T;
+/** The API's JSON answer; an answer that is not the API's (a wrong --api) says so, with the URL. */
+async function asJson<T>(res: Response, what: string): Promise<T> {
+  const text = await res.text();
+  let body: Partial<ApiErrorBody> | undefined;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (res.ok && body) return body as T;
+  if (body?.error) throw new ApiError(res.status, body.error.code, `${what}: ${body.error.message}`);
+  throw new ApiError(res.status, 'NOT_THE_API', `${what} answered HTTP ${res.status}${body ? '' : ' with no JSON'}: is --api the Stem Splitter API's URL (e.g. the ApiUrl output, or http://127.0.0.1:3000 for npm start)?`);
 }
 
 /** A bearer token for deployments with authMode jwt/cognito (STEMS_API_TOKEN); none in anonymous mode. */
@@ -37,12 +46,13 @@ function authHeaders(): Record<string, string> {
 export async function createJob(api: string, file: string, options: JobOptionsRequest = {}): Promise<CreateJobResponse> {
   const { size } = await stat(file);
   const request: CreateJobRequest = { filename: path.basename(file), contentType: contentTypeFor(file), bytes: size, options };
-  const res = await fetch(new URL(ROUTES.createJob.path, api), {
+  const url = new URL(ROUTES.createJob.path, api);
+  const res = await fetchUrl(url, {
     method: ROUTES.createJob.method,
     headers: { 'content-type': 'application/json', ...authHeaders() },
     body: JSON.stringify(request),
   });
-  return asJson<CreateJobResponse>(res);
+  return asJson<CreateJobResponse>(res, `POST ${url}`);
 }
 
 /** POSTs the file to S3 with the presigned form fields (the file goes last, as S3 requires). */
@@ -50,12 +60,13 @@ export async function uploadFile(upload: CreateJobResponse['upload'], file: stri
   const form = new FormData();
   for (const [k, v] of Object.entries(upload.fields)) form.append(k, v);
   form.append('file', await openAsBlob(file), path.basename(file));
-  const res = await fetch(upload.url, { method: 'POST', body: form });
+  const res = await fetchUrl(upload.url, { method: 'POST', body: form });
   if (!res.ok) throw new ApiError(res.status, 'UPLOAD_FAILED', `upload failed: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
 }
 
 export async function getStatus(api: string, jobId: string): Promise<JobStatus> {
-  return asJson<JobStatus>(await fetch(new URL(jobStatusPath(jobId), api), { headers: authHeaders() }));
+  const url = new URL(jobStatusPath(jobId), api);
+  return asJson<JobStatus>(await fetchUrl(url, { headers: authHeaders() }), `GET ${url}`);
 }
 
 export async function waitForJob(api: string, jobId: string, opts: { intervalMs?: number; timeoutMs?: number; onStatus?: (s: JobStatus) => void } = {}): Promise<JobStatus> {
@@ -71,7 +82,7 @@ export async function waitForJob(api: string, jobId: string, opts: { intervalMs?
 
 /** Downloads a URL to a file, streamed. */
 export async function download(url: string, dest: string): Promise<void> {
-  const res = await fetch(url);
+  const res = await fetchUrl(url);
   if (!res.ok || !res.body) throw new ApiError(res.status, 'DOWNLOAD_FAILED', `download failed: HTTP ${res.status}`);
   await pipeline(Readable.fromWeb(res.body as never), createWriteStream(dest));
 }

@@ -16,13 +16,14 @@ export const USAGE = `usage:
       --quality <q>             fast | best: the model's masks, or multichannel Wiener filtering
                                 (slower, cleaner stems; default: the model's, usually fast)
       --iterations <n>          Wiener iterations, 0-10 (overrides the quality's; 0 = masks only)
-      --out <dir>               output folder (default ./stems); one subfolder per input
+      --out <dir>               output folder (default ./stems); one subfolder per input, named
+                                after it (with its extension when two inputs share a name)
       --threads <n>             inference threads (default: all cores)
       --high-band <p>           zero | residual (default: the model's)
       --grid <g>                aligned | reference (default aligned)
   stem-splitter submit <file> --api <url> [--out <dir>] [--model ...] [--stems ...] [--format ...] [--sample-rate ...] [--quality ...]
                                 separate through a running API (local \`npm start\` or deployed)
-  stem-splitter models          list models`;
+  stem-splitter models          list models: installed or not, size, stems, quality, speed, licence`;
 
 export interface SeparateCommand {
   command: 'separate';
@@ -98,6 +99,9 @@ export function parseCommand(argv: string[]): Command {
   if (command === 'submit') {
     if (rest.length !== 1) throw new InvalidRequestError('submit takes exactly one file');
     if (!values.api) throw new InvalidRequestError('submit needs --api <url>');
+    if (!URL.canParse(values.api) || !/^https?:$/.test(new URL(values.api).protocol)) {
+      throw new InvalidRequestError(`--api must be an http(s) URL such as http://127.0.0.1:3000 (got "${values.api}")`);
+    }
     return {
       command, file: rest[0], api: values.api, out: values.out ?? 'stems', model: values.model, stems, format, quality, iterations,
       sampleRate: oneOf('sample-rate', values['sample-rate'], ['model', 'source'] as const, 'model'),

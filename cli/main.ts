@@ -4,15 +4,17 @@
 import cliProgress from 'cli-progress';
 import path from 'node:path';
 import { separateFile } from '../layers/engine/separate-file.js';
-import { defaultModelId, readRegistry } from '../layers/models/registry.js';
+import { modelCatalog, type CatalogEntry } from '../layers/models/catalog.js';
 import { enableSharedModels } from '../local/shared-models.js';
 import { parseCommand, USAGE, type SeparateCommand } from './args.js';
+import { outputFolders } from './output-folders.js';
 import { submit } from './submit.js';
 
 async function separate(cmd: SeparateCommand): Promise<void> {
-  for (const file of cmd.files) {
-    const name = path.basename(file).replace(/\.[^.]+$/, '');
-    const outDir = path.join(cmd.out, name);
+  const folders = outputFolders(cmd.files, cmd.out);
+  for (const [i, file] of cmd.files.entries()) {
+    const outDir = folders[i];
+    const name = path.basename(outDir);
     const bar = new cliProgress.SingleBar({
       format: `${name.slice(0, 30).padEnd(30)} [{bar}] {percentage}% {stage}`,
       stream: process.stderr,
@@ -38,6 +40,15 @@ async function separate(cmd: SeparateCommand): Promise<void> {
   }
 }
 
+function formatModel(m: CatalogEntry): string {
+  const size = m.sizeMb === undefined ? '' : `, ${m.state === 'installed' ? '' : '~'}${m.sizeMb < 10 ? m.sizeMb.toFixed(1) : Math.round(m.sizeMb)} MB`;
+  return [
+    `${m.default ? '*' : ' '} ${m.id}: ${m.state}${size}${m.hint ? ` (${m.hint})` : ''}`,
+    `    ${m.summary}`,
+    `    licence: ${m.licence ?? 'not stated'}`,
+  ].join('\n');
+}
+
 async function main(argv: string[]): Promise<void> {
   const cmd = parseCommand(argv);
   enableSharedModels();
@@ -46,9 +57,8 @@ async function main(argv: string[]): Promise<void> {
       console.log(USAGE);
       return;
     case 'models':
-      for (const m of readRegistry().models) {
-        console.log(`${m.id === defaultModelId() ? '*' : ' '} ${m.id.padEnd(24)} ${m.description}`);
-      }
+      console.log((await modelCatalog()).map(formatModel).join('\n'));
+      console.log('\n* the default model (STEMS_DEFAULT_MODEL changes it)');
       return;
     case 'separate':
       return separate(cmd);
@@ -56,6 +66,12 @@ async function main(argv: string[]): Promise<void> {
       return submit(cmd);
   }
 }
+
+// `stem-splitter models | head` closes the pipe early: that is not an error
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 try {
   await main(process.argv.slice(2));

@@ -4,6 +4,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createJob, download, unzip, uploadFile, waitForJob } from './api-client.js';
 import type { SubmitCommand } from './args.js';
+import { stemName } from './output-folders.js';
 
 export async function submit(cmd: SubmitCommand): Promise<void> {
   const options = { model: cmd.model, stems: cmd.stems, format: cmd.format, sampleRate: cmd.sampleRate, quality: cmd.quality, iterations: cmd.iterations };
@@ -19,7 +20,7 @@ export async function submit(cmd: SubmitCommand): Promise<void> {
   bar.stop();
   if (status.state === 'failed') throw new Error(`job ${job.jobId} failed: ${status.error?.code}: ${status.error?.message}`);
   const t2 = performance.now();
-  const outDir = path.join(cmd.out, path.basename(cmd.file).replace(/\.[^.]+$/, ''));
+  const outDir = path.join(cmd.out, stemName(cmd.file));
   await mkdir(outDir, { recursive: true });
   const zip = path.join(outDir, `.${job.jobId}.zip`);
   try {

@@ -1,24 +1,12 @@
-/** The page's config.json in local mode: same origin API, limits, and the models this machine has. */
-import { existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
+/** The page's config.json in local mode: same origin API, limits, and the models this machine can run. */
 import type { PageConfig, PageModel } from '../layers/contracts/api.js';
-import { maxDurationSeconds, maxUploadBytes, modelsInstallDir } from '../layers/core/env.js';
-import { readManifest } from '../layers/models/manifest.js';
-import { defaultModelId, locateModel, pageModel, readRegistry } from '../layers/models/registry.js';
+import { maxDurationSeconds, maxUploadBytes } from '../layers/core/env.js';
+import { modelCatalog, pageModelOf } from '../layers/models/catalog.js';
 
-
+/** Only models a job can use now: a model that is not installed, or that needs the shared folder
+ * where there is none, is not offered (it would fail after the upload). */
 export async function availableModels(): Promise<PageModel[]> {
-  const ids = new Set(readRegistry().models.map((m) => m.id));
-  const installed = modelsInstallDir();
-  if (existsSync(installed)) for (const d of readdirSync(installed)) if (existsSync(path.join(installed, d, 'model.json'))) ids.add(d);
-  const out: PageModel[] = [];
-  for (const id of ids) {
-    try {
-      out.push(pageModel(await readManifest(locateModel(id)), defaultModelId()));
-    } catch {
-      // not available here (not fetched, or its shared files are missing)
-    }
-  }
+  const out = (await modelCatalog()).filter((m) => m.runnable).map(pageModelOf);
   return out.sort((a, b) => Number(b.default) - Number(a.default));
 }
 

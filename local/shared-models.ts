@@ -30,5 +30,11 @@ export async function unpackSharedModel(script: string, id: string): Promise<str
 
 /** Lets models whose manifest says `filesFrom.sharedUnpack` load from the shared folder. */
 export function enableSharedModels(): void {
-  useExternalModelFiles((m: ModelManifest) => unpackSharedModel(m.filesFrom!.sharedUnpack, m.id));
+  useExternalModelFiles({
+    filesDir: (m: ModelManifest) => unpackSharedModel(m.filesFrom!.sharedUnpack, m.id),
+    problem: (m: ModelManifest) => {
+      const script = path.join(sharedDir(), m.filesFrom!.sharedUnpack);
+      return existsSync(script) ? undefined : `model ${m.id} needs the shared folder: ${script} not found (set ${ENV.sharedDir})`;
+    },
+  });
 }

@@ -2,6 +2,7 @@
  * `npm start`: the whole product on this machine — S3-compatible storage on loopback, the
  * separate function wired to its upload events, the HTTP API and the upload page.
  */
+import './node-support.js';
 import path from 'node:path';
 import { readPositiveNumber } from '../layers/core/env.js';
 import { defaultModelId } from '../layers/models/registry.js';

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadFile } from '../cli/api-client.js';
-import { bundleFunctions, FUNCTIONS } from '../infra/image/bundle.js';
+import { bundleFunctions, FUNCTIONS, lambdaNodeMajor } from '../infra/image/bundle.js';
 import { fetchFfmpeg, readRelease, releaseArch } from '../infra/image/fetch-ffmpeg.js';
 import { LOCAL_S3_CLIENT_ENV, localS3Client, startLocalS3, type LocalS3 } from '../local/s3-server.js';
 import { tmpDir, writeGainModel } from './helpers/models.js';
@@ -50,6 +50,17 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('Dockerfile', () => {
+  it('builds on a Node that Lambda supports, and the bundles target that Node', () => {
+    const major = lambdaNodeMajor();
+    expect([22, 24]).toContain(major);
+    expect(dockerfile).toMatch(/^FROM public\.ecr\.aws\/docker\/library\/node:\$\{NODE_VERSION\}-\S+ AS build$/m);
+    expect(dockerfile).toMatch(/^FROM public\.ecr\.aws\/lambda\/nodejs:\$\{NODE_VERSION\}$/m);
+    expect(readFileSync(path.join(root, 'infra', 'image', 'bundle.ts'), 'utf8')).toMatch(/target: `node\$\{lambdaNodeMajor\(\)\}`/);
+    // the image installs with the project's .npmrc, which keeps install scripts (CUDA downloads) off
+    expect(dockerfile).toMatch(/^COPY package\.json package-lock\.json \.npmrc \.\/$/m);
+    expect(readFileSync(path.join(root, '.npmrc'), 'utf8')).toMatch(/^ignore-scripts=true$/m);
+  });
+
   it('copies from the build context only paths that exist and that .dockerignore lets in', () => {
     const local = copies().filter((c) => !c.from);
     expect(local.length).toBeGreaterThan(3);

@@ -42,7 +42,8 @@ describe('upload request validation', () => {
   it('bounds the size', () => {
     expect(validateSize(1000, 1000)).toBe(1000);
     expect(() => validateSize(1001, 1000)).toThrow(/maximum is 1000 bytes/);
-    expect(() => validateSize(0, 1000)).toThrow(/positive integer/);
+    expect(() => validateSize(0, 1000)).toThrow(/^the file is empty$/);
+    expect(() => validateSize(-1, 1000)).toThrow(/positive integer/);
     expect(() => validateSize(1.5, 1000)).toThrow(/positive integer/);
   });
 });

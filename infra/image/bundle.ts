@@ -5,6 +5,7 @@
  *   npm run bundle [-- --outdir DIR]
  */
 import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const FUNCTIONS = ['presign', 'status', 'separate', 'metrics'] as const;
@@ -12,6 +13,13 @@ const root = path.resolve(import.meta.dirname, '..', '..');
 
 /** Source files (repo-relative) and packages each bundle contains, from esbuild's metafile. */
 export type BundleInputs = Record<(typeof FUNCTIONS)[number], string[]>;
+
+/** The Node major version of the Lambda image (the Dockerfile's NODE_VERSION): one place says it. */
+export function lambdaNodeMajor(dockerfile = path.join(root, 'infra', 'image', 'Dockerfile')): number {
+  const m = /^ARG NODE_VERSION=(\d+)\s*$/m.exec(readFileSync(dockerfile, 'utf8'));
+  if (!m) throw new Error(`${dockerfile} has no "ARG NODE_VERSION=<major>" line`);
+  return Number(m[1]);
+}
 
 export async function bundleFunctions(outdir = path.join(root, 'dist', 'functions')): Promise<string[]> {
   await bundle(outdir);
@@ -36,7 +44,7 @@ function bundle(outdir: string) {
     outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: `node${lambdaNodeMajor()}`,
     format: 'esm',
     sourcemap: 'linked',
     external: ['onnxruntime-node', 'ffmpeg-static', '@ffmpeg-installer/*'],

@@ -2,8 +2,7 @@
 import { type CfnElement, CfnOutput, Lazy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { CfnDistribution } from 'aws-cdk-lib/aws-cloudfront';
-import type { PageModel } from '../../layers/contracts/api.js';
-import { pageModel, registryManifest } from '../../layers/models/registry.js';
+import { registryPageModel } from '../../layers/models/catalog.js';
 import { JobsAccess } from './access.js';
 import { AlarmNotifications } from './alerts.js';
 import { StemsApi } from './api.js';
@@ -15,9 +14,9 @@ import { AccessLogs, StemsStorage } from './storage.js';
 import { SITE_DIR, Website } from './website.js';
 
 /** The page's entry for a model the image carries. */
-function bakedPageModel(id: string, defaultId: string): PageModel {
+function bakedPageModel(id: string, defaultId: string) {
   try {
-    return pageModel(registryManifest(id), defaultId);
+    return registryPageModel(id, defaultId);
   } catch (err) {
     throw new Error(`bakedModels: model "${id}": ${(err as Error).message}`);
   }

@@ -34,6 +34,11 @@ export interface EncoderOptions {
   inputRate: number;
   /** Resample to this rate on the way out (e.g. the source's); default: inputRate. */
   outputRate?: number;
+  /**
+   * Exact length of the output in frames at outputRate (e.g. the source's own length): the
+   * resampler's rounding would otherwise leave a frame more or less.
+   */
+  outputFrames?: number;
 }
 
 export interface EncodeResult { frames: number; clippedSamples: number }
@@ -51,7 +56,13 @@ export class StemEncoder {
     this.clamp = fmt.integer;
     const args = ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-f', 'f32le', '-ar', String(opts.inputRate), '-ac', '2',
       '-protocol_whitelist', 'pipe', '-i', 'pipe:0', ...fmt.args];
-    if (opts.outputRate && opts.outputRate !== opts.inputRate) args.push('-ar', String(opts.outputRate));
+    const rate = opts.outputRate ?? opts.inputRate;
+    // resample inside the filter graph so the trim counts output frames (-ar would resample after it)
+    if (opts.outputFrames !== undefined) {
+      args.push('-af', `aresample=${rate},apad=whole_len=${opts.outputFrames},atrim=end_sample=${opts.outputFrames}`);
+    } else if (rate !== opts.inputRate) {
+      args.push('-ar', String(rate));
+    }
     args.push(`file:${file}`); // a path, never another protocol's URL
     this.proc = spawn(ffmpegBinary(), args, { stdio: ['pipe', 'ignore', 'pipe'] });
     this.proc.stderr!.setEncoding('utf8');

@@ -1,8 +1,8 @@
 /**
- * Finds an ffmpeg binary: FFMPEG_PATH, then ffmpeg-static's download (an optional dependency that
- * is absent where its install script could not reach the internet), then `ffmpeg` on PATH; and
- * its ffprobe: FFPROBE_PATH, then the `ffprobe` next to the chosen ffmpeg (Debian's package and
- * the image's static build ship both together), then `ffprobe` on PATH.
+ * Finds an ffmpeg binary: FFMPEG_PATH, then ffmpeg-static's download (only there where someone
+ * ran its install script: `npm ci` runs none), then `ffmpeg` on PATH; and its ffprobe:
+ * FFPROBE_PATH, then the `ffprobe` next to the chosen ffmpeg (Debian's package and the image's
+ * static build ship both together), then `ffprobe` on PATH.
  */
 import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -31,6 +31,11 @@ export interface SourceInfo {
    * whose data chunk runs past the end of the file by what is there): evidence of truncation.
    */
   declaredSeconds?: number;
+  /**
+   * Exact length in frames at `sampleRate`, where the header states it (WAV data chunk, FLAC
+   * STREAMINFO) and it agrees with ffmpeg's duration; lets outputs at the source's rate match it.
+   */
+  frames?: number;
   bytes: number;
 }
 
@@ -91,9 +96,15 @@ export async function probeAudio(file: string, name = 'input', opts: ProbeOption
   const counted = await countedSeconds(file, info.format, limit, timeoutMs);
   info.countedSeconds = counted;
   if (counted !== undefined && (info.durationSeconds === undefined || counted > info.durationSeconds)) info.durationSeconds = counted;
-  const declared = await wavDeclaredSeconds(file, size);
+  const head = await readHead(file, size);
+  const declared = wavDeclaredSeconds(head);
   if (declared !== undefined && info.durationSeconds !== undefined && declared > info.durationSeconds) {
     info.declaredSeconds = declared;
+  }
+  const frames = headerFrames(head, info.sampleRate);
+  // a header that disagrees with the measured duration by more than 20 ms is not trusted
+  if (frames !== undefined && info.durationSeconds !== undefined && Math.abs(frames / info.sampleRate - info.durationSeconds) <= 0.02) {
+    info.frames = frames;
   }
   return info;
 }
@@ -126,28 +137,51 @@ function runTool(bin: string, args: string[], timeoutMs: number): Promise<{ code
   });
 }
 
-/** Duration a RIFF/WAVE header declares from its data chunk size; undefined for other files. */
-async function wavDeclaredSeconds(file: string, size: number): Promise<number | undefined> {
+async function readHead(file: string, size: number): Promise<Buffer> {
   const fh = await open(file, 'r');
   try {
     const head = Buffer.alloc(Math.min(size, 4096));
     await fh.read(head, 0, head.length, 0);
-    if (head.length < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE') return undefined;
-    let blockAlign = 0;
-    let rate = 0;
-    for (let pos = 12; pos + 8 <= head.length;) {
-      const id = head.toString('ascii', pos, pos + 4);
-      const len = head.readUInt32LE(pos + 4);
-      if (id === 'fmt ' && pos + 24 <= head.length) {
-        rate = head.readUInt32LE(pos + 12);
-        blockAlign = head.readUInt16LE(pos + 20);
-      }
-      // 0 and 0xFFFFFFFF mean "unknown length" (streamed WAVs): no claim to check
-      if (id === 'data') return blockAlign && rate && len > 0 && len < 0xffffffff ? len / blockAlign / rate : undefined;
-      pos += 8 + len + (len & 1);
-    }
-    return undefined;
+    return head;
   } finally {
     await fh.close();
   }
+}
+
+/** Frames a WAV data chunk or a FLAC STREAMINFO block states, at the given rate; else undefined. */
+export function headerFrames(head: Buffer, sampleRate: number): number | undefined {
+  const wav = wavData(head);
+  if (wav) return wav.rate === sampleRate && wav.len % wav.blockAlign === 0 ? wav.len / wav.blockAlign : undefined;
+  // fLaC, then the STREAMINFO block (type 0): rate in 20 bits at byte 18, total samples in 36 bits from byte 21
+  if (head.length >= 26 && head.toString('ascii', 0, 4) === 'fLaC' && (head[4] & 0x7f) === 0) {
+    const rate = (head[18] << 12) | (head[19] << 4) | (head[20] >> 4);
+    const total = (head[21] & 0x0f) * 2 ** 32 + head.readUInt32BE(22);
+    return rate === sampleRate && total > 0 ? total : undefined;
+  }
+  return undefined;
+}
+
+/** Duration a RIFF/WAVE header declares from its data chunk size; undefined for other files. */
+function wavDeclaredSeconds(head: Buffer): number | undefined {
+  const wav = wavData(head);
+  return wav ? wav.len / wav.blockAlign / wav.rate : undefined;
+}
+
+/** The WAV header's data chunk length, block size and rate, when they state a length. */
+function wavData(head: Buffer): { len: number; blockAlign: number; rate: number } | undefined {
+  if (head.length < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE') return undefined;
+  let blockAlign = 0;
+  let rate = 0;
+  for (let pos = 12; pos + 8 <= head.length;) {
+    const id = head.toString('ascii', pos, pos + 4);
+    const len = head.readUInt32LE(pos + 4);
+    if (id === 'fmt ' && pos + 24 <= head.length) {
+      rate = head.readUInt32LE(pos + 12);
+      blockAlign = head.readUInt16LE(pos + 20);
+    }
+    // 0 and 0xFFFFFFFF mean "unknown length" (streamed WAVs): no claim to check
+    if (id === 'data') return blockAlign && rate && len > 0 && len < 0xffffffff ? { len, blockAlign, rate } : undefined;
+    pos += 8 + len + (len & 1);
+  }
+  return undefined;
 }

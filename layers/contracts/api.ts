@@ -100,7 +100,7 @@ export interface SourceSummary {
 
 export interface JobTimings {
   queueMs?: number; probeMs?: number; loadModelMs?: number; decodeMs?: number; stftMs?: number; inferenceMs?: number;
-  istftMs?: number; encodeMs?: number; uploadResultsMs?: number; totalMs?: number;
+  istftMs?: number; wienerMs?: number; encodeMs?: number; uploadResultsMs?: number; totalMs?: number;
 }
 
 export interface StemDownload { stem: string; url: string; bytes: number; clippedSamples: number }
@@ -123,8 +123,15 @@ export interface JobStatusResponse {
 /** Every 4xx/5xx answer. */
 export interface ApiErrorBody { error: JobError }
 
-/** A model as the page offers it. */
-export interface PageModel { id: string; description: string; stems: string[]; default: boolean }
+/** A model as the page offers it: description is one line (stems, quality, speed). */
+export interface PageModel {
+  id: string;
+  description: string;
+  stems: string[];
+  default: boolean;
+  /** Measured speed, times real time (for the page's time estimate). */
+  speed?: number;
+}
 
 /** The page's config.json: written by the local stack and by the stack at deploy time. */
 export interface PageConfig {
@@ -133,4 +140,6 @@ export interface PageConfig {
   maxUploadBytes: number;
   maxDurationSeconds: number;
   models: PageModel[];
+  /** How often the page asks for a job's status (default 1000 ms). */
+  pollIntervalMs?: number;
 }

@@ -6,5 +6,7 @@ export const ERROR_CODES = [
   'CONFLICT',
   // limits and access (security)
   'SOURCE_RATE_TOO_HIGH', 'OUTPUT_TOO_LARGE', 'EXCEEDS_STORAGE', 'FORBIDDEN',
+  // a server (a model download, the API from the CLI) could not be reached
+  'NETWORK',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -51,6 +51,8 @@ export const ENV = {
   originVerify: 'STEMS_ORIGIN_VERIFY',
   /** CLI: a bearer token for APIs deployed with authMode jwt or cognito. */
   apiToken: 'STEMS_API_TOKEN',
+  /** Least time between two progress writes of one stage to the job record (ms, default 2000). */
+  progressIntervalMs: 'STEMS_PROGRESS_INTERVAL_MS',
 } as const;
 
 type Env = Record<string, string | undefined>;

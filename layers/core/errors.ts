@@ -89,6 +89,13 @@ export class ForbiddenError extends StemSplitterError {
   override readonly status = 403;
 }
 
+/** A server could not be reached (offline, wrong address, nothing listening); names the URL and why. */
+export class NetworkError extends StemSplitterError {
+  override readonly code = 'NETWORK';
+  override readonly status = 502;
+  override readonly retryable = true;
+}
+
 export class JobNotFoundError extends StemSplitterError {
   override readonly code = 'JOB_NOT_FOUND';
   override readonly status = 404;

@@ -4,7 +4,7 @@
  * to their destination and renamed into place only when every stem has been encoded.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeAudio } from '../audio/decode.js';
 import { DEFAULT_FORMAT, OUTPUT_FORMATS, StemEncoder, type OutputFormat } from '../audio/encode.js';
@@ -93,19 +93,29 @@ export async function separateFile(input: string, outDir: string, opts: Separate
   const wanted = selectStems(manifest.stems, opts.stems, manifest.id);
   const outputRate = chooseOutputRate(opts.sampleRate, source, manifest.sampleRate, limits.maxOutputRate);
   const plan = planOutput(source, { sampleRate: outputRate, stems: wanted.length, format });
-  await mkdir(outDir, { recursive: true });
-  await checkOutputPlan(plan, { maxOutputBytes: limits.maxOutputBytes, dir: outDir, name });
-  opts.guard?.(source, plan);
-  const t1 = performance.now();
-  const { model, resolved } = await loadModel(opts.model, opts.threads);
-  const t2 = performance.now();
-  const wiener = wienerSettingsFor(resolved.manifest, !!model.magnitudeEstimates, { quality: opts.quality, iterations: opts.iterations });
+  // the first folder this call creates, if any: removed again (when empty) if the separation fails
+  const created = await mkdir(outDir, { recursive: true });
+  const removeCreated = async () => { if (created) await removeEmptyFolders(outDir, created); };
+  let succeeded = false;
+  const loaded = await (async () => {
+    await checkOutputPlan(plan, { maxOutputBytes: limits.maxOutputBytes, dir: outDir, name });
+    opts.guard?.(source, plan);
+    const t1 = performance.now();
+    const { model, resolved } = await loadModel(opts.model, opts.threads);
+    const t2 = performance.now();
+    const wiener = wienerSettingsFor(resolved.manifest, !!model.magnitudeEstimates, { quality: opts.quality, iterations: opts.iterations });
+    return { t1, t2, model, wiener };
+  })().catch(async (err) => { await removeCreated(); throw err; });
+  const { t1, t2, model, wiener } = loaded;
 
   const staging = path.join(outDir, `.partial-${randomBytes(6).toString('hex')}`);
   await mkdir(staging);
   const ext = OUTPUT_FORMATS[format].ext;
+  // resampled stems are exactly as long as the source (in time) where its header says how long
+  const outputFrames = source.frames !== undefined && outputRate !== model.sampleRate
+    ? Math.round((source.frames * outputRate) / source.sampleRate) : undefined;
   const encoders = new Map(wanted.map((stem) => [stem, new StemEncoder(path.join(staging, `${stem}.${ext}`), {
-    format, inputRate: model.sampleRate, outputRate,
+    format, inputRate: model.sampleRate, outputRate, outputFrames,
   })]));
   const stemIdx = wanted.map((s) => model.stems.indexOf(s));
   let encodeMs = 0;
@@ -140,6 +150,7 @@ export async function separateFile(input: string, outDir: string, opts: Separate
       stems.push({ stem, file, ...results[i] });
     }
     progress('done', 1);
+    succeeded = true;
     return {
       model: { id: model.id, family: model.family, stems: model.stems, sampleRate: model.sampleRate },
       source, outputSampleRate: outputRate, format, wienerIterations: wiener?.iterations ?? 0, stems,
@@ -153,5 +164,18 @@ export async function separateFile(input: string, outDir: string, opts: Separate
     throw err;
   } finally {
     await rm(staging, { recursive: true, force: true });
+    if (!succeeded) await removeCreated();
+  }
+}
+
+/** Removes `dir` and its parents up to `top` while they are empty (a failed job leaves no folder). */
+async function removeEmptyFolders(dir: string, top: string): Promise<void> {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    try {
+      await rmdir(d);
+    } catch {
+      return; // not empty (or gone): leave it and everything above
+    }
+    if (d === path.resolve(top) || d === path.dirname(d)) return;
   }
 }

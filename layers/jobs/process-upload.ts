@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OUTPUT_FORMATS } from '../audio/encode.js';
-import type { ServiceConfig } from '../core/env.js';
+import { ENV, readPositiveNumber, type ServiceConfig } from '../core/env.js';
 import { asStemSplitterError, clientMessage, logDetail, StemSplitterError } from '../core/errors.js';
 import { separateFile, type SeparationResult, type SeparationTimings } from '../engine/separate-file.js';
 import type { ProgressStage } from '../engine/types.js';
@@ -63,7 +63,6 @@ export interface JobSummary {
 
 export type Outcome = { jobId: string; outcome: 'done' | 'failed' | 'skipped'; reason?: string; errorCode?: string; job?: JobSummary };
 
-const PROGRESS_INTERVAL_MS = 2000;
 
 export async function processUpload(obj: UploadedObject, deps: Deps): Promise<Outcome> {
   if (!obj.key.startsWith(KEYS.uploadsPrefix)) return { jobId: '', outcome: 'skipped', reason: 'not an upload' };
@@ -146,6 +145,7 @@ async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps): Pr
   const t0 = performance.now();
   const work = await createWorkDir(id);
   let lastWrite = 0;
+  const progressIntervalMs = readPositiveNumber(ENV.progressIntervalMs, 2000);
   let lastStage: ProgressStage | undefined;
   let writing: Promise<void> = Promise.resolve();
   /** Writes go one after another, each on the version the previous one produced. */
@@ -162,7 +162,7 @@ async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps): Pr
   };
   const onProgress = (stage: ProgressStage, fraction: number) => {
     const now = Date.now();
-    if (stage === lastStage && now - lastWrite < PROGRESS_INTERVAL_MS) return;
+    if (stage === lastStage && now - lastWrite < progressIntervalMs) return;
     lastStage = stage;
     lastWrite = now;
     void update({ progress: { stage, fraction } }, true).catch(() => {}); // a lost claim surfaces at the next write

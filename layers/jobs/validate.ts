@@ -36,13 +36,21 @@ export function validateContentType(value: unknown): string {
 }
 
 export function validateSize(value: unknown, max: number): number {
+  if (value === 0) throw new InvalidRequestError('the file is empty');
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw new InvalidRequestError('bytes must be a positive integer');
   if (value > max) throw new InvalidRequestError(`file is ${value} bytes; the maximum is ${max} bytes`);
   return value;
 }
 
+/** The option keys a client may send; anything else is a typo we refuse rather than ignore. */
+export const OPTION_KEYS = ['model', 'stems', 'format', 'sampleRate'] as const;
+
 /** Options from a request body or from upload metadata; model and stems checked against the manifest. */
 export async function validateOptions(raw: Record<string, unknown> = {}): Promise<JobOptions> {
+  const unknownKeys = Object.keys(raw).filter((k) => !(OPTION_KEYS as readonly string[]).includes(k));
+  if (unknownKeys.length) {
+    throw new InvalidRequestError(`unknown option(s) ${unknownKeys.map((k) => JSON.stringify(k)).join(', ')} (known: ${OPTION_KEYS.join(', ')})`);
+  }
   const model = raw.model === undefined || raw.model === '' ? defaultModelId() : raw.model;
   if (typeof model !== 'string' || !MODEL_ID.test(model)) throw new InvalidRequestError('model must be a model id (lowercase letters, digits, . _ -)');
   let stemsKnown: string[];
@@ -57,6 +65,8 @@ export async function validateOptions(raw: Record<string, unknown> = {}): Promis
     const list = typeof raw.stems === 'string' ? raw.stems.split(',') : raw.stems;
     if (!Array.isArray(list) || !list.every((s) => typeof s === 'string')) throw new InvalidRequestError('stems must be a list of stem names');
     stems = [...new Set(list.map((s: string) => s.trim()).filter(Boolean))];
+    // an explicit empty list is a mistake (every stem unticked), not a request for all of them
+    if (stems.length === 0) throw new InvalidRequestError('stems is empty: name at least one stem, or leave stems out for all of them');
     const unknown = stems.filter((s) => !stemsKnown.includes(s));
     if (unknown.length) throw new InvalidRequestError(`model ${model} has no stem(s) ${unknown.join(', ')} (it has ${stemsKnown.join(', ')})`);
   }

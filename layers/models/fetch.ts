@@ -11,6 +11,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { modelsInstallDir } from '../core/env.js';
 import { ModelLoadError, ModelNotFoundError } from '../core/errors.js';
+import { fetchUrl } from '../core/fetch-url.js';
 import { parseManifest, type ModelManifest } from './manifest.js';
 import { readOnnxContract, type OnnxContract } from './onnx-proto.js';
 import { MODELS_ROOT, readRegistry, type RegistryEntry } from './registry.js';
@@ -47,7 +48,7 @@ export function verifyContract(m: ModelManifest, fileIndex: number, bytes: Uint8
 }
 
 async function download(url: string, dest: string, label: string, onProgress?: FetchOptions['onProgress']): Promise<string> {
-  const res = await fetch(url, { redirect: 'follow' });
+  const res = await fetchUrl(url, { redirect: 'follow' });
   if (!res.ok || !res.body) throw new ModelLoadError(`download of ${url} failed: HTTP ${res.status}`);
   const total = Number(res.headers.get('content-length')) || undefined;
   const hash = createHash('sha256');

@@ -7,7 +7,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENV, modelsInstallDir, readOptional } from '../core/env.js';
 import { ModelLoadError, ModelNotFoundError } from '../core/errors.js';
-import type { PageModel } from '../contracts/api.js';
 import { parseManifest, readManifest, type ModelManifest } from './manifest.js';
 
 /** The repo's models/ data folder, or where the Lambda image put it (bundled code has no source tree). */
@@ -20,6 +19,12 @@ export interface RegistryEntry {
   bundled?: boolean;
   manifest?: string;
   downloads?: RegistryDownload[];
+  /** Short measured-quality phrase (what the page and `stem-splitter models` show). */
+  quality?: string;
+  /** Measured speed, times real time on the project's 2-core machine (bench or model card). */
+  speed?: number;
+  /** Approximate size of its files in MB, for models not installed here. */
+  sizeMb?: number;
 }
 export interface Registry { default: string; models: RegistryEntry[] }
 
@@ -44,10 +49,6 @@ export function registryManifest(id: string): ModelManifest {
   return { ...m, description: m.description ?? entry.description };
 }
 
-/** A model as the page lists it. */
-export function pageModel(m: ModelManifest, defaultId: string): PageModel {
-  return { id: m.id, description: m.description ?? '', stems: m.stems, default: m.id === defaultId };
-}
 
 export interface ResolvedModel {
   manifest: ModelManifest;
@@ -83,17 +84,28 @@ export function locateModel(idOrPath: string): string {
  * CLI, tests, benchmarks) install a provider (local/shared-models.ts), so the Lambda bundle
  * carries no shared-folder code and refuses such models with a clear error.
  */
-export type ExternalFilesProvider = (m: ModelManifest) => Promise<string>;
+export interface ExternalFilesProvider {
+  /** The folder holding the model's files (unpacked on first use). */
+  filesDir(m: ModelManifest): Promise<string>;
+  /** Why the files cannot be had here (e.g. no shared folder), or undefined when they can. */
+  problem(m: ModelManifest): string | undefined;
+}
 let externalFiles: ExternalFilesProvider | undefined;
 
 export function useExternalModelFiles(provider: ExternalFilesProvider): void {
   externalFiles = provider;
 }
 
+/** Why a manifest's `filesFrom` files cannot be had here, or undefined when they can. */
+export function externalFilesProblem(m: ModelManifest): string | undefined {
+  return externalFiles ? externalFiles.problem(m) : `model ${m.id} takes its files from the project's shared folder, which this installation does not use`;
+}
+
 function filesDirOf(m: ModelManifest, dir: string): Promise<string> | string {
   if (!m.filesFrom) return dir;
-  if (!externalFiles) throw new ModelLoadError(`model ${m.id} takes its files from the project's shared folder, which this installation does not use`);
-  return externalFiles(m);
+  const problem = externalFilesProblem(m);
+  if (problem !== undefined || !externalFiles) throw new ModelLoadError(problem ?? `model ${m.id}: no provider for its files`);
+  return externalFiles.filesDir(m);
 }
 
 export async function resolveModel(idOrPath: string): Promise<ResolvedModel> {

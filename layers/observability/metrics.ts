@@ -4,6 +4,7 @@
  * for failures), and the job id as a searchable property, never a dimension.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { JobTimings } from '../contracts/api.js';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 
@@ -42,7 +43,7 @@ export interface SeparationOutcome {
   errorCode?: string;
   job?: {
     model: string; stems: string; format: string; audioSeconds?: number;
-    timings: { downloadMs?: number; loadModelMs?: number; decodeMs?: number; stftMs?: number; inferenceMs?: number; istftMs?: number; encodeMs?: number; uploadResultsMs?: number; totalMs?: number };
+    timings: JobTimings & { downloadMs?: number };
   };
 }
 

@@ -7,6 +7,8 @@ import {
 export type { PageConfig, PageModel, StemDownload } from '../../layers/contracts/index.js';
 export type JobStatus = JobStatusResponse;
 export type Upload = PresignedUpload;
+/** What the page sends as a job's options (kept to retry an expired upload form with the same choice). */
+export type JobOptions = JobOptionsRequest;
 
 export class ApiError extends Error {
   constructor(readonly code: string, message: string) {

@@ -54,11 +54,23 @@ export class Mixer {
     this.playing = true;
   }
 
+  /** Moves the playhead; playback, if on, carries on from there. */
+  seek(seconds: number): void {
+    const t = Math.min(Math.max(0, seconds), this.duration);
+    if (this.playing) {
+      this.pause();
+      this.offset = t;
+      void this.play();
+    } else {
+      this.offset = t;
+    }
+  }
+
   pause(): void {
     if (!this.playing) return;
     this.offset = this.position;
-    for (const s of this.sources) s.stop();
     this.playing = false;
+    for (const s of this.sources) s.stop();
   }
 
   stop(): void {
