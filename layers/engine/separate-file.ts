@@ -12,7 +12,8 @@ import { probeAudio, type SourceInfo } from '../audio/probe.js';
 import { maxDurationSeconds } from '../core/env.js';
 import { InvalidRequestError, TooLongError } from '../core/errors.js';
 import { loadModel } from './load-model.js';
-import { separateStream, type FrameGrid } from './separator.js';
+import { separateChunked } from './chunked-separator.js';
+import { separateStream, type FrameGrid, type StemSink } from './separator.js';
 import type { HighBandPolicy, ProgressCallback } from './types.js';
 
 export type SampleRatePolicy = 'model' | 'source';
@@ -27,6 +28,8 @@ export interface SeparateFileOptions {
   mp3Kbps?: number;
   grid?: FrameGrid;
   highBand?: HighBandPolicy;
+  /** Chunk models (mdx), quality grid: fraction of each segment overlapped with the next. */
+  overlap?: number;
   maxDurationSeconds?: number;
   threads?: number;
   /** How the input is named in messages (e.g. the upload's file name). */
@@ -103,11 +106,15 @@ export async function separateFile(input: string, outDir: string, opts: Separate
     };
     const expectedSamples = source.durationSeconds ? Math.round(source.durationSeconds * model.sampleRate) : undefined;
     progress('separate', 0);
-    const stats = await separateStream(timed(), model, async (blocks) => {
+    const sink: StemSink = async (blocks) => {
       const e0 = performance.now();
       await Promise.all(wanted.map((stem, i) => encoders.get(stem)!.write(blocks[stemIdx[i]])));
       encodeMs += performance.now() - e0;
-    }, { grid: opts.grid, highBand: opts.highBand, expectedSamples, onProgress: (f) => progress('separate', f) });
+    };
+    const onProgress = (f: number) => progress('separate', f);
+    const stats = model.kind === 'spectrogram-chunks'
+      ? await separateChunked(timed(), model, sink, { grid: opts.grid, overlap: opts.overlap, expectedSamples, onProgress })
+      : await separateStream(timed(), model, sink, { grid: opts.grid, highBand: opts.highBand, expectedSamples, onProgress });
     progress('encode', 1);
     const e0 = performance.now();
     const results = await Promise.all(wanted.map((stem) => encoders.get(stem)!.finish()));
