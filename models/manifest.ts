@@ -112,9 +112,9 @@ export function parseManifest(raw: unknown, where: string): ModelManifest {
   const nFft = posInt(raw.stft, 'nFft', where);
   const hop = posInt(raw.stft, 'hop', where);
   if ((nFft & (nFft - 1)) !== 0 && !pffftSupports(nFft)) fail(where, 'stft.nFft must be a power of two or 32 x 2^a 3^b 5^c');
-  if (nFft % hop !== 0) fail(where, 'stft.hop must divide stft.nFft');
   if (raw.stft.window !== 'hann-periodic') fail(where, 'stft.window must be "hann-periodic"');
-  // mask models: the engine pads the input itself; mdx models: frames centred with reflect padding
+  // mask models: the engine pads the input itself (and its grid needs hop | nFft); mdx models: frames centred with reflect padding
+  if (!isMdx && nFft % hop !== 0) fail(where, 'stft.hop must divide stft.nFft');
   if (raw.stft.center !== isMdx) fail(where, `stft.center must be ${isMdx} for family ${family}`);
   const bins = posInt(raw, 'bins', where);
   if (bins > nFft / 2 + 1) fail(where, `bins must be at most nFft/2+1 = ${nFft / 2 + 1}`);

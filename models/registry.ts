@@ -1,6 +1,7 @@
 /**
  * Where models come from: bundled folders in this repo (`models/<id>/model.json`), models that
- * `npm run models:fetch` installed, or any folder holding a model.json.
+ * `npm run models:fetch` installed, any folder holding a model.json, or a bare UVR MDX-Net
+ * `.onnx` file (parameters from its metadata or UVR's table, see mdx-params.ts).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { promisify } from 'node:util';
 import { ENV, cacheDir, modelsInstallDir, readOptional, sharedDir } from '../layers/core/env.js';
 import { ModelLoadError, ModelNotFoundError } from '../layers/core/errors.js';
 import { readManifest, type ModelManifest } from './manifest.js';
+import { manifestForOnnxFile } from './mdx-params.js';
 
 const exec = promisify(execFile);
 /** This folder, or where the Lambda image put it (bundled code has no source tree). */
@@ -76,7 +78,14 @@ async function unpackShared(m: ModelManifest): Promise<string> {
   return stdout.trim().split('\n').pop() || out;
 }
 
+const isOnnxPath = (p: string) => p.toLowerCase().endsWith('.onnx');
+
 export async function resolveModel(idOrPath: string): Promise<ResolvedModel> {
+  if (isOnnxPath(idOrPath)) {
+    const file = path.resolve(idOrPath);
+    if (!existsSync(file) || !statSync(file).isFile()) throw new ModelNotFoundError(`no model file ${file}`);
+    return { manifest: manifestForOnnxFile(file), dir: path.dirname(file), filesDir: path.dirname(file) };
+  }
   const dir = locateModel(idOrPath);
   const manifest = await readManifest(dir);
   const filesDir = manifest.filesFrom ? await unpackShared(manifest) : dir;
@@ -91,6 +100,7 @@ export async function resolveModel(idOrPath: string): Promise<ResolvedModel> {
 /** Total size of a model's files in MB (for memory projections); 0 when it cannot be told. */
 export function modelSizeMb(idOrPath: string): number {
   try {
+    if (isOnnxPath(idOrPath)) return statSync(idOrPath).size / 1e6;
     const dir = locateModel(idOrPath);
     const manifest = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as { files: { path: string }[]; filesFrom?: unknown };
     if (manifest.filesFrom) return 80; // unpacked elsewhere; the shared architecture models are 2 x 39 MB
