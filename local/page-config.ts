@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { maxDurationSeconds, modelsInstallDir, readPositiveNumber, ENV } from '../layers/core/env.js';
 import { readManifest } from '../models/manifest.js';
-import { defaultModelId, locateModel, readRegistry } from '../models/registry.js';
+import { defaultModelId, filesAvailable, locateModel, readRegistry } from '../models/registry.js';
 
 export interface PageModel { id: string; description: string; stems: string[]; default: boolean }
 
@@ -15,6 +15,7 @@ export async function availableModels(): Promise<PageModel[]> {
   for (const id of ids) {
     try {
       const m = await readManifest(locateModel(id));
+      if (!filesAvailable(m)) continue;
       out.push({ id, description: m.description ?? '', stems: m.stems, default: id === defaultModelId() });
     } catch {
       // not available here (not fetched, or its shared files are missing)

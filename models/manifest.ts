@@ -13,6 +13,8 @@ export interface ModelFile {
   /** Relative to the folder the files live in. */
   path: string;
   sha256?: string;
+  /** Size in bytes, recorded when the file is fetched. */
+  bytes?: number;
   /** Input tensor name. */
   input: string;
   /** Stem name -> output tensor name, for the stems this file estimates. */
@@ -99,7 +101,11 @@ export function parseManifest(raw: unknown, where: string): ModelManifest {
       if (typeof out !== 'string' || !out) fail(w, `output name for "${stem}" must be a string`);
       covered.add(stem);
     }
-    return { path: p, sha256: f.sha256 as string | undefined, input: str(f, 'input', w), outputs: f.outputs as Record<string, string> };
+    if (f.bytes !== undefined && (typeof f.bytes !== 'number' || !Number.isInteger(f.bytes) || f.bytes <= 0)) fail(w, 'bytes must be a positive integer');
+    return {
+      path: p, sha256: f.sha256 as string | undefined, input: str(f, 'input', w), outputs: f.outputs as Record<string, string>,
+      ...(f.bytes !== undefined ? { bytes: f.bytes as number } : {}),
+    };
   });
   // an mdx model estimates its primary stem; the secondary (the residual stem) is input minus primary
   const isMdx = family === 'mdx';

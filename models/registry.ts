@@ -67,6 +67,15 @@ export function locateModel(idOrPath: string): string {
   throw new ModelNotFoundError(`unknown model "${idOrPath}" (known: ${known}; or give a folder holding model.json)`);
 }
 
+/**
+ * Whether a model's files can be had on this machine: a model whose files come from the shared
+ * folder (the `*-arch` checks) only where that folder is present. The page and the API offer
+ * only such models.
+ */
+export function filesAvailable(m: ModelManifest): boolean {
+  return !m.filesFrom || existsSync(path.join(sharedDir(), m.filesFrom.sharedUnpack));
+}
+
 /** Runs the shared unpack script (idempotent, checksummed) and returns the folder it filled. */
 async function unpackShared(m: ModelManifest): Promise<string> {
   const script = path.join(sharedDir(), m.filesFrom!.sharedUnpack);

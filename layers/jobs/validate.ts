@@ -2,7 +2,7 @@
 import { parseFormat } from '../audio/encode.js';
 import { InvalidRequestError, ModelNotFoundError } from '../core/errors.js';
 import { readManifest } from '../../models/manifest.js';
-import { defaultModelId, locateModel } from '../../models/registry.js';
+import { defaultModelId, filesAvailable, locateModel } from '../../models/registry.js';
 import type { JobOptions } from './job.js';
 
 /** What browsers and scripts may upload (the presigned policy pins the one given). */
@@ -19,7 +19,10 @@ function modelStems(model: string): Promise<string[]> {
   const dir = locateModel(model);
   let p = stemsByDir.get(dir);
   if (!p) {
-    p = readManifest(dir).then((m) => m.stems);
+    p = readManifest(dir).then((m) => {
+      if (!filesAvailable(m)) throw new ModelNotFoundError(`model ${m.id} is not available here (its files come from the shared folder, which this machine lacks)`);
+      return m.stems;
+    });
     p.catch(() => stemsByDir.delete(dir));
     stemsByDir.set(dir, p);
   }
