@@ -16,6 +16,7 @@ describe('stem-splitter argument parsing', () => {
     [['separate', 'a.mp3'], { command: 'separate', files: ['a.mp3'], format: 'wav16', sampleRate: 'model', out: 'stems', grid: 'aligned' }],
     [['separate', 'a.mp3', 'b.wav', '--stems', 'vocals, drums', '--format', 'flac', '--out', 'o'], { files: ['a.mp3', 'b.wav'], stems: ['vocals', 'drums'], format: 'flac', out: 'o' }],
     [['separate', 'a.mp3', '--sample-rate', 'source', '--threads', '2', '--high-band', 'zero', '--grid', 'reference'], { sampleRate: 'source', threads: 2, highBand: 'zero', grid: 'reference' }],
+    [['separate', 'a.mp3', '--model', 'x/Kim_Vocal_2.onnx', '--overlap', '0.5'], { model: 'x/Kim_Vocal_2.onnx', overlap: 0.5 }],
     [['models'], { command: 'models' }],
     [[], { command: 'help' }],
   ];
@@ -28,6 +29,7 @@ describe('stem-splitter argument parsing', () => {
     [['separate', 'a', '--threads', '0'], /--threads must be a positive integer/],
     [['separate', 'a', '--sample-rate', '48000'], /--sample-rate must be one of model, source/],
     [['separate', 'a', '--bogus'], /Unknown option '--bogus'/],
+    [['separate', 'a', '--overlap', '1'], /--overlap must be a number in \[0, 1\)/],
     [['frobnicate'], /unknown command "frobnicate"/],
   ];
   for (const [argv, message] of bad) it(`rejects ${argv.join(' ')}`, () => expect(() => parseCommand(argv)).toThrow(message));

@@ -29,11 +29,28 @@ function compare(refDir: string, mine: Float32Array[]): { primary: number; secon
   return { primary: sdr(p, mine[0]), secondary: sdr(s, mine[1]) };
 }
 
-/** Largest sample-to-sample jump of a stem, over all samples. */
-function maxJump(x: Float32Array): number {
+/** Largest |x[n] - x[n-1]| (either channel) for n in [from, to). */
+function maxJump(x: Float32Array, from: number, to: number): number {
   let m = 0;
-  for (let i = 2; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - x[i - 2]));
+  for (let n = Math.max(1, from); n < Math.min(x.length / 2, to); n++) {
+    for (let c = 0; c < 2; c++) m = Math.max(m, Math.abs(x[2 * n + c] - x[2 * (n - 1) + c]));
+  }
   return m;
+}
+
+/**
+ * At each join: the largest jump within 2 samples of it over the largest jump of the same stem
+ * in the 1024 samples around it (join excluded). The random-weight model's stems are whiter than
+ * music, so they are measured against themselves rather than against the input (test/mdx.test.ts
+ * holds the input-relative check with a well-conditioned model).
+ */
+function worstJoin(y: Float32Array, joins: number[]): number {
+  let worst = 0;
+  for (const q of joins) {
+    const around = Math.max(maxJump(y, q - 512, q - 2), maxJump(y, q + 3, q + 512));
+    worst = Math.max(worst, maxJump(y, q - 2, q + 3) / around);
+  }
+  return worst;
 }
 
 describe.skipIf(!shared)('mdx family: fidelity to sherpa-onnx --uvr', () => {
@@ -73,26 +90,25 @@ describe.skipIf(!shared)('mdx family: fidelity to sherpa-onnx --uvr', () => {
     expect(scores.secondary).toBeGreaterThanOrEqual(60);
   }, 600_000);
 
-  it('song: quality grid with the architecture model: stems sum to the input (>= 90 dB), joins no rougher than the stem itself', async () => {
+  it('song: quality grid with the architecture model: stems sum to the input (>= 90 dB), no step at segment joins', async () => {
     const out = tmpDir('mdx-quality');
     const [p, s] = await ours(inputs.song, 'mdx-arch', out, 'aligned');
     const x = readWav(inputs.song).data;
-    const sum = p.map((v, i) => v + s[i]);
-    const sumSdr = sdr(x, sum);
-    // segment joins of the quality grid: starts and ends of segments every 0.75 x L (padded by n_fft/2)
+    const N = x.length / 2;
+    const sumSdr = sdr(x, p.map((v, i) => v + s[i]));
+    // segment joins of the quality grid: starts and ends of segments every 0.75 x L (input padded by n_fft/2)
     const L = 1024 * 255;
     const half = 3072;
     const joins: number[] = [];
-    for (let i = 0; i - half < x.length / 2; i += Math.floor(0.75 * L)) joins.push(i - half, i - half + L);
-    let worst = 0;
-    for (const stem of [p, s]) {
-      const whole = maxJump(stem);
-      for (const q of joins.filter((j) => j > 2 && j < x.length / 2 - 2)) {
-        worst = Math.max(worst, maxJump(stem.subarray(2 * (q - 2), 2 * (q + 3))) / whole);
-      }
-    }
-    console.log(`mdx quality grid, song: stems sum to input at ${sumSdr.toFixed(1)} dB; largest jump at a join / largest jump anywhere = ${worst.toFixed(3)}`);
+    for (let i = 0; i - half < N; i += Math.floor(0.75 * L)) joins.push(i - half, i - half + L);
+    const inside = joins.filter((j) => j > 600 && j < N - 600);
+    const quality = Math.max(worstJoin(p, inside), worstJoin(s, inside));
+    // the reference grid's segment joins (every L - n_fft samples, no crossfade), for comparison
+    const [rp, rs] = await ours(inputs.song, 'mdx-arch', path.join(out, 'ref'), 'reference');
+    const refJoins = Array.from({ length: Math.floor(N / (L - 2 * half)) }, (_, k) => (k + 1) * (L - 2 * half)).filter((j) => j < N - 600);
+    const reference = Math.max(worstJoin(rp, refJoins), worstJoin(rs, refJoins));
+    console.log(`mdx quality grid, song: stems sum to input at ${sumSdr.toFixed(1)} dB; worst join jump / local jumps: quality ${quality.toFixed(3)}, reference grid ${reference.toFixed(3)}`);
     expect(sumSdr).toBeGreaterThanOrEqual(90);
-    expect(worst).toBeLessThanOrEqual(1);
+    expect(quality).toBeLessThanOrEqual(1.5);
   }, 900_000);
 });
