@@ -90,3 +90,21 @@ describe('models:fetch for mdx entries (local server)', () => {
     });
   }
 });
+
+describe('time guard per model', () => {
+  it('projects a heavy model\'s job from its own measured speed, not the global factor', async () => {
+    const { projectJob, checkLimits } = await import('../layers/jobs/limits.js');
+    const { modelRealtimePerCore } = await import('../models/registry.js');
+    const source = { durationSeconds: 240, bytes: 4e6 } as Parameters<typeof projectJob>[0];
+    const global = { minRealTimeFactor: 4, modelMb: 44 };
+    expect(projectJob(source, global).seconds).toBe(70);
+    const speed = modelRealtimePerCore('mdx-arch');
+    expect(speed).toBeGreaterThan(0);
+    const mdx = projectJob(source, { ...global, realtimePerCore: speed, cores: 2 });
+    expect(mdx.seconds).toBeCloseTo(10 + 240 / (speed! * 2));
+    // a 4-minute song fits 15 minutes with the global factor; with mdx-arch's speed it depends on it, not on the global one
+    expect(() => checkLimits(source, { ...global, realtimePerCore: speed, cores: 2, remainingMs: (mdx.seconds - 1) * 1000 }, 'song.mp3')).toThrow(/would need about \d+ s/);
+    expect(() => checkLimits(source, { ...global, realtimePerCore: speed, cores: 2, remainingMs: (mdx.seconds + 1) * 1000 }, 'song.mp3')).not.toThrow();
+    for (const e of mdxEntries) expect(modelRealtimePerCore(e.id) ?? manifestOf(e.manifest!).realtimePerCore).toBeGreaterThan(0);
+  });
+});
