@@ -19,7 +19,7 @@ import { enableSharedModels, sharedDir } from '../local/shared-models.js';
 import { loadModel } from '../layers/engine/load-model.js';
 import { separateStream } from '../layers/engine/separator.js';
 import { FrameTransform } from '../layers/engine/stft.js';
-import type { SeparationModel } from '../layers/engine/types.js';
+import { asMaskModel, type SeparationModel } from '../layers/engine/types.js';
 import type { WienerSettings } from '../layers/engine/wiener.js';
 import { defaultModelId } from '../layers/models/registry.js';
 import { sdr } from '../test/helpers/wav.js';
@@ -34,7 +34,7 @@ const useOracle = process.argv.includes('--oracle');
 const STREAMS = { mixture: 0, drums: 1, bass: 2, other: 3, vocals: 4 } as const;
 
 enableSharedModels();
-const { model } = await loadModel(modelId);
+const model = asMaskModel((await loadModel(modelId)).model);
 function parseSetting(s: string): WienerSettings | undefined {
   const m = /^(s?)(\d+)(r?)(?:b(\d+))?$/.exec(s);
   if (!m) throw new Error(`bad setting "${s}"`);

@@ -9,7 +9,7 @@ import type { HighBandPolicy } from '../layers/engine/types.js';
 
 export const USAGE = `usage:
   stem-splitter separate <files...> [options]
-      --model <id|folder>       registry id or folder with model.json (default: the default model)
+      --model <id|path>         registry id, folder with model.json, or a UVR .onnx file (default: the default model)
       --stems <a,b,...>         stems to write (default: all of the model's)
       --format <f>              wav16 | wav24 | wav32f | flac | mp3 (default wav16)
       --sample-rate <p>         model | source (default model)
@@ -21,6 +21,7 @@ export const USAGE = `usage:
       --threads <n>             inference threads (default: all cores)
       --high-band <p>           zero | residual (default: the model's)
       --grid <g>                aligned | reference (default aligned)
+      --overlap <f>             mdx models, aligned grid: segment overlap in [0, 1) (default 0.25)
   stem-splitter submit <file> --api <url> [--out <dir>] [--model ...] [--stems ...] [--format ...] [--sample-rate ...] [--quality ...]
                                 separate through a running API (local \`npm start\` or deployed)
   stem-splitter models          list models: installed or not, size, stems, quality, speed, licence`;
@@ -38,6 +39,7 @@ export interface SeparateCommand {
   grid: FrameGrid;
   quality?: Quality;
   iterations?: number;
+  overlap?: number;
 }
 
 export interface SubmitCommand {
@@ -69,7 +71,7 @@ export function parseCommand(argv: string[]): Command {
     options: {
       model: { type: 'string' }, stems: { type: 'string' }, format: { type: 'string' },
       'sample-rate': { type: 'string' }, out: { type: 'string' }, threads: { type: 'string' },
-      'high-band': { type: 'string' }, grid: { type: 'string' }, api: { type: 'string' },
+      'high-band': { type: 'string' }, grid: { type: 'string' }, overlap: { type: 'string' }, api: { type: 'string' },
       quality: { type: 'string' }, iterations: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -83,6 +85,11 @@ export function parseCommand(argv: string[]): Command {
   if (command === 'models') return { command: 'models' };
   if (command === 'separate') {
     if (rest.length === 0) throw new InvalidRequestError('separate needs at least one input file');
+    let overlap: number | undefined;
+    if (values.overlap !== undefined) {
+      overlap = Number(values.overlap);
+      if (!(overlap >= 0 && overlap < 1)) throw new InvalidRequestError(`--overlap must be a number in [0, 1) (got "${values.overlap}")`);
+    }
     let threads: number | undefined;
     if (values.threads !== undefined) {
       threads = Number(values.threads);
@@ -94,6 +101,7 @@ export function parseCommand(argv: string[]): Command {
       out: values.out ?? 'stems',
       highBand: values['high-band'] === undefined ? undefined : oneOf('high-band', values['high-band'], ['zero', 'residual'] as const, 'residual'),
       grid: oneOf('grid', values.grid, ['aligned', 'reference'] as const, 'aligned'),
+      ...(overlap !== undefined ? { overlap } : {}),
     };
   }
   if (command === 'submit') {

@@ -21,6 +21,7 @@ describe('stem-splitter argument parsing', () => {
     [['separate', 'a.mp3', '--sample-rate', 'source', '--threads', '2', '--high-band', 'zero', '--grid', 'reference'], { sampleRate: 'source', threads: 2, highBand: 'zero', grid: 'reference' }],
     [['separate', 'a.mp3', '--quality', 'best', '--iterations', '2'], { quality: 'best', iterations: 2 }],
     [['submit', 'a.mp3', '--api', 'http://x', '--quality', 'fast'], { command: 'submit', quality: 'fast' }],
+    [['separate', 'a.mp3', '--model', 'x/Kim_Vocal_2.onnx', '--overlap', '0.5'], { model: 'x/Kim_Vocal_2.onnx', overlap: 0.5 }],
     [['models'], { command: 'models' }],
     [[], { command: 'help' }],
   ];
@@ -35,6 +36,7 @@ describe('stem-splitter argument parsing', () => {
     [['separate', 'a', '--bogus'], /Unknown option '--bogus'/],
     [['separate', 'a', '--quality', 'max'], /--quality must be one of fast, best/],
     [['separate', 'a', '--iterations', '11'], /--iterations must be an integer from 0 to 10/],
+    [['separate', 'a', '--overlap', '1'], /--overlap must be a number in \[0, 1\)/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [['submit', 'a.wav', '--api', 'localhost:3000'], /--api must be an http\(s\) URL such as http:\/\/127\.0\.0\.1:3000 \(got "localhost:3000"\)/],
   ];

@@ -45,7 +45,8 @@ beforeAll(async () => {
   taskRoot = tmpDir('var-task');
   for (const f of readdirSync(path.join(root, 'dist', 'functions'))) cpSync(path.join(root, 'dist', 'functions', f), path.join(taskRoot, f));
   mkdirSync(path.join(taskRoot, 'node_modules'));
-  for (const m of ['onnxruntime-node', 'onnxruntime-common']) symlinkSync(path.join(root, 'node_modules', m), path.join(taskRoot, 'node_modules', m));
+  mkdirSync(path.join(taskRoot, 'node_modules', '@echogarden'));
+  for (const m of ['onnxruntime-node', 'onnxruntime-common', '@echogarden/pffft-wasm']) symlinkSync(path.join(root, 'node_modules', m), path.join(taskRoot, 'node_modules', m));
   cpSync(path.join(root, 'models'), path.join(taskRoot, 'models'), { recursive: true });
 }, 120_000);
 

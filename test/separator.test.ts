@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../layers/engine/load-model.js';
 import { separateStream, type FrameGrid } from '../layers/engine/separator.js';
-import type { SeparationModel } from '../layers/engine/types.js';
+import { asMaskModel, type EngineModel } from '../layers/engine/types.js';
 import { writeGainModel } from './helpers/models.js';
 import { musicLike } from './helpers/signals.js';
 
@@ -15,7 +15,8 @@ async function* chunked(x: Float32Array, sizes: number[]): AsyncGenerator<Float3
   }
 }
 
-async function run(model: SeparationModel, x: Float32Array, opts: { grid?: FrameGrid; highBand?: 'zero' | 'residual' } = {}) {
+async function run(engineModel: EngineModel, x: Float32Array, opts: { grid?: FrameGrid; highBand?: 'zero' | 'residual' } = {}) {
+  const model = asMaskModel(engineModel);
   const stems = model.stems.map(() => [] as Float32Array[]);
   await separateStream(chunked(x, [1000, 37, 4096, 12345]), model, async (blocks) => {
     for (const [s, b] of blocks.entries()) stems[s].push(b.slice());

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { loadModel } from '../layers/engine/load-model.js';
 import { parseIterations, parseQuality, wienerSettingsFor } from '../layers/engine/quality.js';
 import { separateStream, type SeparatorOptions } from '../layers/engine/separator.js';
-import type { SeparationModel } from '../layers/engine/types.js';
+import { asMaskModel, type SeparationModel } from '../layers/engine/types.js';
 import { WienerFilter, type WienerSettings } from '../layers/engine/wiener.js';
 import { parseManifest } from '../layers/models/manifest.js';
 import { writeGainModel } from './helpers/models.js';
@@ -114,7 +114,7 @@ describe('Wiener filtering in the streaming separator', () => {
 
   it('gives the ratio masks back when every estimate is a fixed share of the mixture, across splits and blocks', async () => {
     // est_j = g_j |X| with the mixture's phase: all spatial covariances are equal, so the filter is g_j² / Σ g²
-    const { model } = await loadModel(writeGainModel({ gains: { vocals: 2, drums: 1, other: 0.5 }, residualStem: 'other' }), 2);
+    const model = asMaskModel((await loadModel(writeGainModel({ gains: { vocals: 2, drums: 1, other: 0.5 }, residualStem: 'other' }), 2)).model);
     const masked = await run(model, x);
     const filtered = await run(model, x, { wiener: { iterations: 1, softmask: false, residual: false, blockFrames: 5 } });
     for (let s = 0; s < 3; s++) expect(agreementDb(masked[s], filtered[s])).toBeGreaterThan(40);
@@ -125,7 +125,7 @@ describe('Wiener filtering in the streaming separator', () => {
   });
 
   it('iterations 0 reproduces the masks output exactly; iterations 1 changes it (default model)', async () => {
-    const { model } = await loadModel('default', 2);
+    const model = asMaskModel((await loadModel('default', 2)).model);
     const song = musicLike(44100 * 3, 44100, 7);
     const plain = await run(model, song);
     const zero = await run(model, song, { wiener: { iterations: 0, softmask: true, residual: true, blockFrames: 3 } });
@@ -141,7 +141,7 @@ describe('Wiener filtering in the streaming separator', () => {
   });
 
   it('refuses Wiener filtering for a model without magnitude estimates', async () => {
-    const { model } = await loadModel(writeGainModel({ gains: { a: 1, b: 1 } }), 2);
+    const model = asMaskModel((await loadModel(writeGainModel({ gains: { a: 1, b: 1 } }), 2)).model);
     const masksOnly: SeparationModel = { ...model, magnitudeEstimates: false, estimateMasks: model.estimateMasks };
     await expect(run(masksOnly, x, { wiener: { iterations: 1, softmask: false, residual: false, blockFrames: 8 } }))
       .rejects.toThrow(/no magnitude estimates/);

@@ -1,6 +1,7 @@
 /**
  * Bundles each Lambda handler into one ESM file (dist/functions/<name>.mjs) with esbuild. The
- * container image copies these; onnxruntime-node stays external (native code, copied as is).
+ * container image copies these; onnxruntime-node (native code) and PFFFT (loads its own .wasm)
+ * stay external and are copied as they are.
  *
  *   npm run bundle [-- --outdir DIR]
  */
@@ -47,7 +48,7 @@ function bundle(outdir: string) {
     target: `node${lambdaNodeMajor()}`,
     format: 'esm',
     sourcemap: 'linked',
-    external: ['onnxruntime-node', 'ffmpeg-static', '@ffmpeg-installer/*'],
+    external: ['onnxruntime-node', '@echogarden/pffft-wasm', 'ffmpeg-static', '@ffmpeg-installer/*'],
     // bundled CommonJS dependencies call require() for Node built-ins
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     logLevel: 'warning',

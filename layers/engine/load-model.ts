@@ -1,14 +1,14 @@
 /**
- * Model id or folder -> ready SeparationModel, memoised per process so every warm call reuses
+ * Model id or folder -> ready EngineModel, memoised per process so every warm call reuses
  * the same ONNX sessions.
  */
 import { defaultModelId, resolveModel, type ResolvedModel } from '../models/registry.js';
 import { threadCount } from '../core/env.js';
 import { memoizeAsync } from '../core/memoize.js';
 import { createModel } from './families/index.js';
-import type { SeparationModel } from './types.js';
+import type { EngineModel } from './types.js';
 
-export interface LoadedModel { model: SeparationModel; resolved: ResolvedModel }
+export interface LoadedModel { model: EngineModel; resolved: ResolvedModel }
 
 const load = memoizeAsync(async (idOrPath: string, threads: number): Promise<LoadedModel> => {
   const resolved = await resolveModel(idOrPath);

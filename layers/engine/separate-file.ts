@@ -16,7 +16,8 @@ import { readManifest } from '../models/manifest.js';
 import { loadModel } from './load-model.js';
 import { checkOutputPlan, checkSourceRate, outputRate as chooseOutputRate, planOutput, type OutputPlan, type SampleRatePolicy } from './output-plan.js';
 import { wienerSettingsFor, type Quality } from './quality.js';
-import { separateStream, type FrameGrid } from './separator.js';
+import { separateChunked } from './chunked-separator.js';
+import { separateStream, type FrameGrid, type StemSink } from './separator.js';
 import type { HighBandPolicy, ProgressCallback } from './types.js';
 
 export type { SampleRatePolicy } from './output-plan.js';
@@ -34,6 +35,8 @@ export interface SeparateFileOptions {
   quality?: Quality;
   /** Wiener iterations, overriding the quality's (0 = masks only). */
   iterations?: number;
+  /** Chunk models (mdx), quality grid: fraction of each segment overlapped with the next. */
+  overlap?: number;
   maxDurationSeconds?: number;
   threads?: number;
   /** How the input is named in messages (e.g. the upload's file name). */
@@ -103,7 +106,7 @@ export async function separateFile(input: string, outDir: string, opts: Separate
     const t1 = performance.now();
     const { model, resolved } = await loadModel(opts.model, opts.threads);
     const t2 = performance.now();
-    const wiener = wienerSettingsFor(resolved.manifest, !!model.magnitudeEstimates, { quality: opts.quality, iterations: opts.iterations });
+    const wiener = wienerSettingsFor(resolved.manifest, model.kind !== 'spectrogram-chunks' && !!model.magnitudeEstimates, { quality: opts.quality, iterations: opts.iterations });
     return { t1, t2, model, wiener };
   })().catch(async (err) => { await removeCreated(); throw err; });
   const { t1, t2, model, wiener } = loaded;
@@ -134,11 +137,15 @@ export async function separateFile(input: string, outDir: string, opts: Separate
     };
     const expectedSamples = source.durationSeconds ? Math.round(source.durationSeconds * model.sampleRate) : undefined;
     progress('separate', 0);
-    const stats = await separateStream(timed(), model, async (blocks) => {
+    const sink: StemSink = async (blocks) => {
       const e0 = performance.now();
       await Promise.all(wanted.map((stem, i) => encoders.get(stem)!.write(blocks[stemIdx[i]])));
       encodeMs += performance.now() - e0;
-    }, { grid: opts.grid, highBand: opts.highBand, wiener, expectedSamples, onProgress: (f) => progress('separate', f) });
+    };
+    const onProgress = (f: number) => progress('separate', f);
+    const stats = model.kind === 'spectrogram-chunks'
+      ? await separateChunked(timed(), model, sink, { grid: opts.grid, overlap: opts.overlap, expectedSamples, onProgress })
+      : await separateStream(timed(), model, sink, { grid: opts.grid, highBand: opts.highBand, wiener, expectedSamples, onProgress });
     progress('encode', 1);
     const e0 = performance.now();
     const results = await Promise.all(wanted.map((stem) => encoders.get(stem)!.finish()));

@@ -30,6 +30,42 @@ export interface SeparationModel {
   estimateMasks(mag: Float32Array, masks: Float32Array[], timings: InferenceTimings, magnitudes?: Float32Array[]): Promise<void>;
 }
 
+/**
+ * A model that maps a complex spectrogram chunk to the complex spectrogram of its primary stem
+ * (UVR MDX-Net). The engine owns the chunk loop (chunked-separator.ts): centred, reflect-padded
+ * STFT of each segment, inverse STFT, overlap-add of segments; the secondary stem is the input
+ * minus compensate x primary.
+ */
+export interface SpectrogramChunkModel {
+  readonly kind: 'spectrogram-chunks';
+  readonly id: string;
+  readonly family: string;
+  /** [primary, secondary]. */
+  readonly stems: readonly string[];
+  readonly sampleRate: number;
+  readonly stft: StftSettings;
+  /** Frequency bins fed to the model (dim_f); the band above comes back as zero. */
+  readonly bins: number;
+  /** Frames per segment (dim_t). */
+  readonly framesPerSegment: number;
+  /** The secondary stem is input - compensate x primary (UVR's volume compensation). */
+  readonly compensate: number;
+  /**
+   * spec: [4][bins][framesPerSegment] (L.re, L.im, R.re, R.im) of one segment.
+   * out: same layout, to fill with the primary stem's spectrogram.
+   */
+  estimate(spec: Float32Array, out: Float32Array, timings: InferenceTimings): Promise<void>;
+}
+
+/** Any model the engine runs: mask models go through separator.ts, chunk models through chunked-separator.ts. */
+export type EngineModel = (SeparationModel & { readonly kind?: 'masks' }) | SpectrogramChunkModel;
+
+/** The mask model inside an EngineModel, or a clear error (for code that only handles mask models). */
+export function asMaskModel(m: EngineModel): SeparationModel {
+  if (m.kind === 'spectrogram-chunks') throw new Error(`model ${m.id} (family ${m.family}) is not a mask model`);
+  return m;
+}
+
 export interface InferenceTimings {
   inferenceMs: number;
 }

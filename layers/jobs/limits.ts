@@ -1,6 +1,7 @@
 /**
  * Will this job fit the function it runs in? Projects processing time from the song's length and
- * a conservative real-time factor, and memory from the model's size, and refuses a job that would
+ * the model's measured speed (its manifest's realtimePerCore times the cores it runs on; a
+ * conservative global factor for models with no measurement), and memory from the model's size, and refuses a job that would
  * time out or run out of memory — with a message saying why — instead of letting Lambda kill it.
  */
 import type { SourceInfo } from '../audio/probe.js';
@@ -15,6 +16,10 @@ export interface RuntimeLimits {
   minRealTimeFactor: number;
   /** Model files, MB (onnxruntime holds them plus working buffers). */
   modelMb: number;
+  /** The model's measured speed, audio seconds per second per core (heavy models are far slower than Spleeter). */
+  realtimePerCore?: number;
+  /** Cores the model runs on (onnxruntime threads). */
+  cores?: number;
 }
 
 /** Fixed costs: process, onnxruntime arena, ffmpeg children, split buffers (measured ~560 MB peak with a 78 MB model). */
@@ -24,7 +29,8 @@ const FIXED_SECONDS = 10; // download, model load, upload of results
 
 export function projectJob(source: SourceInfo, l: RuntimeLimits): { seconds: number; memoryMb: number } {
   const audio = source.durationSeconds ?? source.bytes / 16_000; // unknown length: assume a 128 kbps stream
-  return { seconds: FIXED_SECONDS + audio / l.minRealTimeFactor, memoryMb: BASE_MB + PER_MODEL_MB * l.modelMb };
+  const rate = l.realtimePerCore ? l.realtimePerCore * (l.cores ?? 1) : l.minRealTimeFactor;
+  return { seconds: FIXED_SECONDS + audio / rate, memoryMb: BASE_MB + PER_MODEL_MB * l.modelMb };
 }
 
 export function checkLimits(source: SourceInfo, l: RuntimeLimits, name: string): void {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OUTPUT_FORMATS } from '../audio/encode.js';
-import { ENV, readPositiveNumber, type ServiceConfig } from '../core/env.js';
+import { ENV, readPositiveNumber, threadCount, type ServiceConfig } from '../core/env.js';
 import { asStemSplitterError, clientMessage, logDetail, StemSplitterError } from '../core/errors.js';
 import { separateFile, type SeparationResult, type SeparationTimings } from '../engine/separate-file.js';
 import type { ProgressStage } from '../engine/types.js';
@@ -24,7 +24,7 @@ import { JOB_ID_PATTERN, type Job, type JobOptions } from './job.js';
 import { checkLimits, type RuntimeLimits } from './limits.js';
 import { validateOptions } from './validate.js';
 import { createWorkDir, removeWorkDir } from './work-dirs.js';
-import { modelSizeMb } from '../models/registry.js';
+import { modelRealtimePerCore, modelSizeMb } from '../models/registry.js';
 
 export interface UploadedObject {
   bucket: string;
@@ -183,7 +183,9 @@ async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps): Pr
       model: options.model, stems: options.stems.length ? options.stems : undefined, format: options.format,
       sampleRate: options.sampleRate, quality: options.quality, iterations: options.iterations, maxDurationSeconds: deps.config.maxDurationSeconds, name: current.value.upload.filename,
       onProgress,
-      guard: deps.limits && ((source) => checkLimits(source, { ...deps.limits!(), modelMb: modelSizeMb(options.model) }, current.value.upload.filename)),
+      guard: deps.limits && ((source) => checkLimits(source, {
+        ...deps.limits!(), modelMb: modelSizeMb(options.model), realtimePerCore: modelRealtimePerCore(options.model), cores: threadCount(),
+      }, current.value.upload.filename)),
     });
     await writing;
     await update({ progress: { stage: 'upload', fraction: 0 }, source: result.source });

@@ -5,14 +5,17 @@ import { InvalidRequestError, ModelNotFoundError } from '../core/errors.js';
 import { memoizeAsync } from '../core/memoize.js';
 import { parseIterations, parseQuality } from '../engine/quality.js';
 import { readManifest } from '../models/manifest.js';
-import { defaultModelId, locateModel } from '../models/registry.js';
+import { defaultModelId, filesAvailable, locateModel } from '../models/registry.js';
 import type { JobOptions } from './job.js';
 
 
 const MODEL_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 /** Stems per model folder, read once (manifests do not change while a process runs). */
-const stemsOfDir = memoizeAsync((dir: string) => readManifest(dir).then((m) => m.stems), (dir) => dir);
+const stemsOfDir = memoizeAsync((dir: string) => readManifest(dir).then((m) => {
+  if (!filesAvailable(m)) throw new ModelNotFoundError(`model ${m.id} is not available here (its files come from the shared folder, which this machine lacks)`);
+  return m.stems;
+}), (dir) => dir);
 const modelStems = (model: string): Promise<string[]> => stemsOfDir(locateModel(model));
 
 export function validateFilename(value: unknown): string {

@@ -13,6 +13,7 @@ import { modelsInstallDir } from '../core/env.js';
 import { ModelLoadError, ModelNotFoundError } from '../core/errors.js';
 import { fetchUrl } from '../core/fetch-url.js';
 import { parseManifest, type ModelManifest } from './manifest.js';
+import { reconcileWithTable } from './mdx-params.js';
 import { readOnnxContract, type OnnxContract } from './onnx-proto.js';
 import { MODELS_ROOT, readRegistry, type RegistryEntry } from './registry.js';
 
@@ -34,16 +35,24 @@ export function verifyContract(m: ModelManifest, fileIndex: number, bytes: Uint8
   }
   const input = c.inputs.find((i) => i.name === f.input);
   if (!input) throw new ModelLoadError(`${f.path}: expected input "${f.input}", found ${c.inputs.map((i) => i.name).join(', ') || 'none'}`);
-  const want = [2, undefined, m.framesPerSplit, m.bins];
+  // spleeter: [2, splits, frames, bins] magnitudes; mdx: [batch, 4, dim_f, dim_t] complex spectrogram
+  const mdx = m.family === 'mdx';
+  const want = mdx ? [undefined, 4, m.bins, m.framesPerSplit] : [2, undefined, m.framesPerSplit, m.bins];
   if (input.shape.length !== 4 || want.some((d, i) => d !== undefined && typeof input.shape[i] === 'number' && input.shape[i] !== d)) {
-    throw new ModelLoadError(`${f.path}: input shape [${input.shape.join(', ')}] does not match [2, splits, ${m.framesPerSplit}, ${m.bins}]`);
+    const shape = mdx ? `[batch, 4, ${m.bins}, ${m.framesPerSplit}]` : `[2, splits, ${m.framesPerSplit}, ${m.bins}]`;
+    throw new ModelLoadError(`${f.path}: input shape [${input.shape.join(', ')}] does not match ${shape}`);
   }
   for (const out of Object.values(f.outputs)) {
     if (!c.outputs.some((o) => o.name === out)) throw new ModelLoadError(`${f.path}: expected output "${out}"`);
   }
   const type = c.metadata.model_type;
-  if (type !== undefined && type !== m.family) {
-    throw new ModelLoadError(`${f.path}: metadata model_type "${type}" is not the manifest's family "${m.family}"`);
+  const expectedType = mdx ? 'UVR' : m.family;
+  if (type !== undefined && type !== expectedType) {
+    throw new ModelLoadError(`${f.path}: metadata model_type "${type}" is not the manifest's family "${m.family}" (${expectedType})`);
+  }
+  // sherpa-onnx's copies write n_fft = 2 x dim_f, which is wrong for some files: the manifest's n_fft wins, dim_f/dim_t must agree
+  if (mdx && type === 'UVR' && (Number(c.metadata.dim_f) !== m.bins || Number(c.metadata.dim_t) !== m.framesPerSplit)) {
+    throw new ModelLoadError(`${f.path}: metadata dim_f ${c.metadata.dim_f}, dim_t ${c.metadata.dim_t} do not match the manifest's ${m.bins}, ${m.framesPerSplit}`);
   }
 }
 
@@ -75,6 +84,7 @@ export async function fetchEntry(entry: RegistryEntry, manifestJson: unknown, op
   const final = path.join(root, entry.id);
   await mkdir(staging);
   try {
+    let manifest: ModelManifest = base;
     const files = [...base.files];
     for (const d of entry.downloads) {
       const i = files.findIndex((f) => f.path === d.path);
@@ -84,10 +94,13 @@ export async function fetchEntry(entry: RegistryEntry, manifestJson: unknown, op
       if (d.sha256 && d.sha256 !== sha) {
         throw new ModelLoadError(`${d.path}: sha256 ${sha} does not match the registry's ${d.sha256}`);
       }
-      verifyContract(base, i, await readFile(dest));
-      files[i] = { ...files[i], sha256: sha };
+      const bytes = await readFile(dest);
+      verifyContract(base, i, bytes);
+      files[i] = { ...files[i], sha256: sha, bytes: bytes.length };
     }
-    const manifest: ModelManifest = { ...base, files };
+    manifest = { ...manifest, files };
+    // a UVR file that UVR's table knows: its parameters must agree, and the table names its stems
+    if (manifest.family === 'mdx') manifest = reconcileWithTable(manifest, path.join(staging, manifest.files[0].path));
     await writeFile(path.join(staging, 'model.json'), JSON.stringify(manifest, null, 2));
     if (existsSync(final)) {
       const old = `${final}.old-${randomBytes(4).toString('hex')}`;

@@ -7,11 +7,14 @@ import path from 'node:path';
 import { ModelLoadError } from '../core/errors.js';
 import type { HighBandPolicy } from '../engine/types.js';
 import type { StftSettings } from '../engine/stft.js';
+import { pffftSupports } from '../engine/pffft.js';
 
 export interface ModelFile {
   /** Relative to the folder the files live in. */
   path: string;
   sha256?: string;
+  /** Size in bytes, recorded when the file is fetched. */
+  bytes?: number;
   /** Input tensor name. */
   input: string;
   /** Stem name -> output tensor name, for the stems this file estimates. */
@@ -33,6 +36,10 @@ export interface ModelManifest {
   highBand: HighBandPolicy;
   licence: string;
   source: string;
+  /** Family `mdx` (UVR MDX-Net): how the secondary stem is formed, and the optional denoise pass. */
+  mdx?: MdxSettings;
+  /** Measured speed, for the time guard: audio seconds per second per core (see layers/jobs/limits.ts). */
+  realtimePerCore?: number;
   /**
    * Where the files come from when they are not next to model.json: a script under the shared
    * folder (STEMS_SHARED_DIR) that unpacks them and prints their folder.
@@ -51,6 +58,13 @@ export interface WienerDefaults {
   blockFrames?: number;
   /** Quality when the request names none (default "fast"). */
   defaultQuality: 'fast' | 'best';
+}
+
+export interface MdxSettings {
+  /** secondary = input - compensate x primary (UVR's `compensate`; 1 when unknown). */
+  compensate: number;
+  /** Run the model on x and -x and average (UVR's denoise); doubles the cost. */
+  denoise: boolean;
 }
 
 function fail(where: string, msg: string): never {
@@ -100,21 +114,45 @@ export function parseManifest(raw: unknown, where: string): ModelManifest {
       if (typeof out !== 'string' || !out) fail(w, `output name for "${stem}" must be a string`);
       covered.add(stem);
     }
-    return { path: p, sha256: f.sha256 as string | undefined, input: str(f, 'input', w), outputs: f.outputs as Record<string, string> };
+    if (f.bytes !== undefined && (typeof f.bytes !== 'number' || !Number.isInteger(f.bytes) || f.bytes <= 0)) fail(w, 'bytes must be a positive integer');
+    return {
+      path: p, sha256: f.sha256 as string | undefined, input: str(f, 'input', w), outputs: f.outputs as Record<string, string>,
+      ...(f.bytes !== undefined ? { bytes: f.bytes as number } : {}),
+    };
   });
-  const missing = stems.filter((s) => !covered.has(s));
+  // an mdx model estimates its primary stem; the secondary (the residual stem) is input minus primary
+  const isMdx = family === 'mdx';
+  if (isMdx && (stems.length !== 2 || files.length !== 1 || covered.size !== 1 || covered.has(residualStem))) {
+    fail(where, 'an mdx model has two stems and one file whose one output is the primary stem (the other is the residual)');
+  }
+  const missing = stems.filter((s) => !covered.has(s) && !(isMdx && s === residualStem));
   if (missing.length) fail(where, `no file estimates stem(s) ${missing.join(', ')}`);
   if (!isObj(raw.stft)) fail(where, 'stft must be an object');
   const nFft = posInt(raw.stft, 'nFft', where);
   const hop = posInt(raw.stft, 'hop', where);
-  if ((nFft & (nFft - 1)) !== 0) fail(where, 'stft.nFft must be a power of two');
-  if (nFft % hop !== 0) fail(where, 'stft.hop must divide stft.nFft');
+  if ((nFft & (nFft - 1)) !== 0 && !pffftSupports(nFft)) fail(where, 'stft.nFft must be a power of two or 32 x 2^a 3^b 5^c');
   if (raw.stft.window !== 'hann-periodic') fail(where, 'stft.window must be "hann-periodic"');
-  if (raw.stft.center !== false) fail(where, 'stft.center must be false (the engine pads the input itself)');
+  // mask models: the engine pads the input itself (and its grid needs hop | nFft); mdx models: frames centred with reflect padding
+  if (!isMdx && nFft % hop !== 0) fail(where, 'stft.hop must divide stft.nFft');
+  if (raw.stft.center !== isMdx) fail(where, `stft.center must be ${isMdx} for family ${family}`);
   const bins = posInt(raw, 'bins', where);
   if (bins > nFft / 2 + 1) fail(where, `bins must be at most nFft/2+1 = ${nFft / 2 + 1}`);
   const highBand = raw.highBand ?? 'residual';
   if (highBand !== 'zero' && highBand !== 'residual') fail(where, 'highBand must be "zero" or "residual"');
+  let mdx: MdxSettings | undefined;
+  if (isMdx) {
+    const m = raw.mdx ?? {};
+    if (!isObj(m)) fail(where, 'mdx must be an object');
+    const compensate = m.compensate ?? 1;
+    if (typeof compensate !== 'number' || !(compensate > 0 && compensate < 10)) fail(where, 'mdx.compensate must be a number in (0, 10)');
+    if (m.denoise !== undefined && typeof m.denoise !== 'boolean') fail(where, 'mdx.denoise must be true or false');
+    mdx = { compensate, denoise: m.denoise === true };
+  }
+  let realtimePerCore: number | undefined;
+  if (raw.realtimePerCore !== undefined) {
+    if (typeof raw.realtimePerCore !== 'number' || !(raw.realtimePerCore > 0)) fail(where, 'realtimePerCore must be a positive number');
+    realtimePerCore = raw.realtimePerCore;
+  }
   let filesFrom: ModelManifest['filesFrom'];
   if (raw.filesFrom !== undefined) {
     if (!isObj(raw.filesFrom)) fail(where, 'filesFrom must be an object');
@@ -138,7 +176,7 @@ export function parseManifest(raw: unknown, where: string): ModelManifest {
     id, family, stems, residualStem, files,
     description: typeof raw.description === 'string' ? raw.description : undefined,
     sampleRate: posInt(raw, 'sampleRate', where),
-    stft: { nFft, hop, window: 'hann-periodic', center: false },
+    stft: { nFft, hop, window: 'hann-periodic', center: isMdx },
     bins,
     framesPerSplit,
     highBand,
@@ -146,6 +184,8 @@ export function parseManifest(raw: unknown, where: string): ModelManifest {
     source: str(raw, 'source', where),
     filesFrom,
     wiener,
+    ...(mdx ? { mdx } : {}),
+    ...(realtimePerCore ? { realtimePerCore } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * Where models come from: bundled folders in this repo (`models/<id>/model.json`), models that
- * `npm run models:fetch` installed, or any folder holding a model.json.
+ * `npm run models:fetch` installed, any folder holding a model.json, or a bare UVR MDX-Net
+ * `.onnx` file (parameters from its metadata or UVR's table, see mdx-params.ts).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -8,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ENV, modelsInstallDir, readOptional } from '../core/env.js';
 import { ModelLoadError, ModelNotFoundError } from '../core/errors.js';
 import { parseManifest, readManifest, type ModelManifest } from './manifest.js';
+import { manifestForOnnxFile } from './mdx-params.js';
 
 /** The repo's models/ data folder, or where the Lambda image put it (bundled code has no source tree). */
 export const MODELS_ROOT = readOptional(ENV.bundledModelsDir) ?? fileURLToPath(new URL('../../models/', import.meta.url));
@@ -108,7 +110,23 @@ function filesDirOf(m: ModelManifest, dir: string): Promise<string> | string {
   return externalFiles.filesDir(m);
 }
 
+/**
+ * Whether a model's files can be had on this machine: a model whose files come from the shared
+ * folder (the `*-arch` checks) only where that folder is present. The page and the API offer
+ * only such models.
+ */
+export function filesAvailable(m: ModelManifest): boolean {
+  return !m.filesFrom || externalFilesProblem(m) === undefined;
+}
+
+const isOnnxPath = (p: string) => p.toLowerCase().endsWith('.onnx');
+
 export async function resolveModel(idOrPath: string): Promise<ResolvedModel> {
+  if (isOnnxPath(idOrPath)) {
+    const file = path.resolve(idOrPath);
+    if (!existsSync(file) || !statSync(file).isFile()) throw new ModelNotFoundError(`no model file ${file}`);
+    return { manifest: manifestForOnnxFile(file), dir: path.dirname(file), filesDir: path.dirname(file) };
+  }
   const dir = locateModel(idOrPath);
   const manifest = await readManifest(dir);
   const filesDir = await filesDirOf(manifest, dir);
@@ -120,9 +138,21 @@ export async function resolveModel(idOrPath: string): Promise<ResolvedModel> {
   return { manifest, dir, filesDir };
 }
 
+/** A model's measured speed from its manifest (audio seconds per second per core), if recorded. */
+export function modelRealtimePerCore(idOrPath: string): number | undefined {
+  try {
+    if (isOnnxPath(idOrPath)) return undefined;
+    const raw = JSON.parse(readFileSync(path.join(locateModel(idOrPath), 'model.json'), 'utf8')) as { realtimePerCore?: unknown };
+    return typeof raw.realtimePerCore === 'number' && raw.realtimePerCore > 0 ? raw.realtimePerCore : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Total size of a model's files in MB (for memory projections); 0 when it cannot be told. */
 export function modelSizeMb(idOrPath: string): number {
   try {
+    if (isOnnxPath(idOrPath)) return statSync(idOrPath).size / 1e6;
     const dir = locateModel(idOrPath);
     const manifest = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as { files: { path: string }[]; filesFrom?: unknown };
     if (manifest.filesFrom) return 80; // unpacked elsewhere; the shared architecture models are 2 x 39 MB

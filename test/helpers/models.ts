@@ -63,3 +63,39 @@ export function writeGainModel(opts: TestModelOptions): string {
   }, null, 2));
   return dir;
 }
+
+export interface UvrTestModelOptions {
+  dimF: number;
+  dimT: number;
+  /** Frame gains across the segment's dim_t frames (from first to last), or one gain for all. */
+  gain?: number | [number, number];
+  /** sherpa-onnx metadata to write; none when omitted (a bare UVR file). */
+  metadata?: { nFft: number; hop?: number; sampleRate?: number };
+  /** Bytes of padding initializer, to make files of a given size (UVR hashes the last 10 MB). */
+  name?: string;
+}
+
+/**
+ * A UVR MDX-Net-shaped file: input "input" [batch, 4, dim_f, dim_t] → output "output", the input
+ * times a gain per frame (a ramp makes each segment's output depend on its position, so joins
+ * without a crossfade show). Returns the file's path.
+ */
+export function writeUvrModel(opts: UvrTestModelOptions): string {
+  const dir = tmpDir('uvr-model');
+  const { dimF, dimT } = opts;
+  const [g0, g1] = typeof opts.gain === 'object' ? opts.gain : [opts.gain ?? 1, opts.gain ?? 1];
+  const ramp = Float32Array.from({ length: dimT }, (_, t) => g0 + ((g1 - g0) * t) / Math.max(1, dimT - 1));
+  const io = (name: string) => ({ name, shape: ['batch', 4, dimF, dimT] as (number | string)[], elemType: 1 });
+  const m = opts.metadata;
+  const metadata = m ? {
+    model_type: 'UVR', model_name: opts.name ?? 'test', sample_rate: String(m.sampleRate ?? 44100), n_fft: String(m.nFft), center: '1',
+    window_type: 'hann', win_length: String(m.nFft), hop_length: String(m.hop ?? 1024), dim_t: String(dimT), dim_f: String(dimF), dim_c: '4', stems: '2',
+  } : undefined;
+  const file = path.join(dir, `${opts.name ?? 'uvr-test'}.onnx`);
+  writeFileSync(file, writeOnnxModel({
+    nodes: [{ op: 'Mul', inputs: ['input', 'ramp'], outputs: ['output'] }],
+    initializers: [{ name: 'ramp', dims: [1, 1, 1, dimT], values: ramp }],
+    inputs: [io('input')], outputs: [io('output')], metadata,
+  }));
+  return file;
+}

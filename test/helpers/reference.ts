@@ -13,7 +13,10 @@ import { hasPrerequisite } from './prerequisites.js';
 
 const exec = promisify(execFile);
 
-/** The shared folder, or undefined (with the reason) when this checkout has none. */
+/**
+ * The shared folder, or undefined (with the reason) when this checkout has none. Under CI=true a
+ * missing shared folder is an error: CI must run the checks that need it.
+ */
 export function sharedOrSkipReason(): { dir?: string; reason?: string } {
   const dir = sharedDir();
   if (!existsSync(path.join(dir, 'tools', 'sherpa-reference', 'build.sh'))) {
@@ -42,9 +45,19 @@ export function buildReference(shared: string): Reference {
 
 export interface ReferenceRun { separateSeconds: number; loadSeconds: number; wallSeconds: number; peakRssMb: number }
 
-/** Runs the reference on a WAV; optionally captures its model inputs into captureDir. */
-export async function runReference(ref: Reference, vocals: string, accompaniment: string, wav: string, outDir: string,
+/** Runs the reference (Spleeter: two files) on a WAV; optionally captures its model inputs into captureDir. */
+export function runReference(ref: Reference, vocals: string, accompaniment: string, wav: string, outDir: string,
   opts: { threads?: number; captureDir?: string } = {}): Promise<ReferenceRun> {
+  return runReferenceWith(ref, [vocals, accompaniment], wav, outDir, opts);
+}
+
+/** Runs the reference's UVR MDX-Net mode (`--uvr`): writes primary.wav and secondary.wav. */
+export function runUvrReference(ref: Reference, model: string, wav: string, outDir: string, opts: { threads?: number } = {}): Promise<ReferenceRun> {
+  return runReferenceWith(ref, ['--uvr', model], wav, outDir, opts);
+}
+
+async function runReferenceWith(ref: Reference, models: string[], wav: string, outDir: string,
+  opts: { threads?: number; captureDir?: string }): Promise<ReferenceRun> {
   mkdirSync(outDir, { recursive: true });
   const env = { ...process.env, LD_LIBRARY_PATH: ref.libDir } as NodeJS.ProcessEnv;
   if (opts.captureDir) {
@@ -53,7 +66,7 @@ export async function runReference(ref: Reference, vocals: string, accompaniment
     env.CAPTURE_DIR = opts.captureDir;
   }
   const t0 = performance.now();
-  const child = spawn(ref.bin, [vocals, accompaniment, wav, outDir, String(opts.threads ?? 2)], { env });
+  const child = spawn(ref.bin, [...models, wav, outDir, String(opts.threads ?? 2)], { env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c) => { stdout += c; });
@@ -86,6 +99,12 @@ export async function mixtureWav(songs: string[], out: string): Promise<string> 
   await exec(ffmpegBinary(), ['-v', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-map', '0:0', '-c:a', 'pcm_f32le', `${out}.tmp.wav`]);
   await exec('mv', [`${out}.tmp.wav`, out]);
   return out;
+}
+
+/** The shared MDX-Net architecture model, unpacked and checksummed by the shared script. */
+export function mdxArchModelFile(shared: string): string {
+  const dir = execFileSync('bash', [path.join(shared, 'models', 'mdx-arch', 'unpack.sh'), path.join(cacheDir(), 'mdx-arch')]).toString().trim().split('\n').pop()!;
+  return path.join(dir, 'mdx-arch.onnx');
 }
 
 /** The shared architecture models, unpacked and checksummed by the shared script. */
