@@ -161,7 +161,7 @@ describe('stem-splitter models', () => {
     expect(stderr).toBe('');
     expect(stdout).toMatch(/^\* default: installed, 10 MB\n {4}4 stems \(vocals, drums, bass, other\) · modest quality .* · ~24× real time\n {4}licence: Trained on MUSDB18/m);
     expect(stdout).toMatch(/^ {2}spleeter-2stems-arch: needs the shared folder \(.*no-shared\/models\/spleeter-2stems-arch\/unpack\.sh not found; set STEMS_SHARED_DIR\)$/m);
-    expect(stdout).toMatch(/^ {2}spleeter-2stems: not installed, ~78 MB \(npm run models:fetch -- spleeter-2stems\)\n {4}2 stems \(vocals, accompaniment\) · published Deezer Spleeter weights · ~9× real time\n {4}licence: MIT/m);
+    expect(stdout).toMatch(/^ {2}spleeter-2stems: not installed, ~78 MB \(npm run models:fetch -- spleeter-2stems\)\n {4}2 stems \(vocals, accompaniment\) · published Deezer Spleeter weights · ~10× real time\n {4}licence: MIT/m);
     expect(stdout).toMatch(/^ {2}tiny: installed, 0\.\d MB\n {4}2 stems \(vocals, accompaniment\) · speed not measured$/m);
   });
 });
