@@ -34,7 +34,7 @@ export function enableSharedModels(): void {
     filesDir: (m: ModelManifest) => unpackSharedModel(m.filesFrom!.sharedUnpack, m.id),
     problem: (m: ModelManifest) => {
       const script = path.join(sharedDir(), m.filesFrom!.sharedUnpack);
-      return existsSync(script) ? undefined : `model ${m.id} needs the shared folder: ${script} not found (set ${ENV.sharedDir})`;
+      return existsSync(script) ? undefined : `${script} not found; set ${ENV.sharedDir}`;
     },
   });
 }

@@ -1,5 +1,6 @@
 /** Validation of what clients send: every field checked, every error specific. */
 import { parseFormat } from '../audio/encode.js';
+import { OPTION_KEYS } from '../contracts/api.js';
 import { AUDIO_CONTENT_TYPES } from '../contracts/media.js';
 import { InvalidRequestError, ModelNotFoundError } from '../core/errors.js';
 import { memoizeAsync } from '../core/memoize.js';
@@ -45,10 +46,10 @@ export function validateSize(value: unknown, max: number): number {
   return value;
 }
 
-/** The option keys a client may send; anything else is a typo we refuse rather than ignore. */
-export const OPTION_KEYS = ['model', 'stems', 'format', 'sampleRate'] as const;
-
-/** Options from a request body or from upload metadata; model and stems checked against the manifest. */
+/**
+ * Options from a request body or from upload metadata; model and stems checked against the
+ * manifest. Keys outside the contract's OPTION_KEYS are a typo we refuse rather than ignore.
+ */
 export async function validateOptions(raw: Record<string, unknown> = {}): Promise<JobOptions> {
   const unknownKeys = Object.keys(raw).filter((k) => !(OPTION_KEYS as readonly string[]).includes(k));
   if (unknownKeys.length) {

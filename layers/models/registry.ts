@@ -100,13 +100,13 @@ export function useExternalModelFiles(provider: ExternalFilesProvider): void {
 
 /** Why a manifest's `filesFrom` files cannot be had here, or undefined when they can. */
 export function externalFilesProblem(m: ModelManifest): string | undefined {
-  return externalFiles ? externalFiles.problem(m) : `model ${m.id} takes its files from the project's shared folder, which this installation does not use`;
+  return externalFiles ? externalFiles.problem(m) : 'this installation does not use the shared folder';
 }
 
 function filesDirOf(m: ModelManifest, dir: string): Promise<string> | string {
   if (!m.filesFrom) return dir;
   const problem = externalFilesProblem(m);
-  if (problem !== undefined || !externalFiles) throw new ModelLoadError(problem ?? `model ${m.id}: no provider for its files`);
+  if (problem !== undefined || !externalFiles) throw new ModelLoadError(`model ${m.id} needs the shared folder: ${problem ?? 'no provider for its files'}`);
   return externalFiles.filesDir(m);
 }
 
