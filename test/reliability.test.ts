@@ -88,7 +88,7 @@ describe('bad input matrix', () => {
     [{ filename: 'bell\u0007.wav', contentType: 'audio/wav', bytes: 10 }, /control characters/],
     [{ filename: 'a.wav', contentType: 'text/plain', bytes: 10 }, /audio type/],
     [{ filename: 'a.wav', contentType: 'audio/wav', bytes: 0 }, /^the file is empty$/],
-    [{ filename: 'a.wav', contentType: 'audio/wav', bytes: 10, options: { modle: 'default', Format: 'flac' } }, /unknown option\(s\) "modle", "Format" \(known: model, stems, format, sampleRate\)/],
+    [{ filename: 'a.wav', contentType: 'audio/wav', bytes: 10, options: { modle: 'default', Format: 'flac' } }, /unknown option\(s\) "modle", "Format" \(known: model, stems, format, sampleRate, quality, iterations\)/],
     [{ filename: 'a.wav', contentType: 'audio/wav', bytes: 10, options: { stems: [] } }, /stems is empty/],
     [{ filename: 'a.wav', contentType: 'audio/wav', bytes: 10 ** 12 }, /maximum is/],
     [{ filename: 'a.wav', contentType: 'audio/wav', bytes: 10, options: { stems: ['drums'] } }, /no stem\(s\) drums/],

@@ -319,7 +319,7 @@ describe.skipIf(!hasBrowser)('upload page', () => {
     await page.waitForSelector('body[data-ready=true]', { timeout: 60_000 });
     await page.screenshot({ path: path.join(shots, '7-done-phone.png'), fullPage: true });
     expect(posts).toHaveLength(2);
-    const chosen = { model: 'tiny', stems: ['vocals'], format: 'mp3', sampleRate: 'source' };
+    const chosen = { model: 'tiny', stems: ['vocals'], format: 'mp3', sampleRate: 'source', quality: 'fast' };
     expect(posts[0].options).toEqual(chosen);
     expect(posts[1].options).toEqual(chosen);
     expect(await page.textContent('#status')).toBe('Done: expiring.wav — 1 stem, 2.0 s');

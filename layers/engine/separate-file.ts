@@ -11,8 +11,7 @@ import { DEFAULT_FORMAT, OUTPUT_FORMATS, StemEncoder, type OutputFormat } from '
 import { probeAudio, type SourceInfo } from '../audio/probe.js';
 import { maxDurationSeconds, mediaLimits, type MediaLimits } from '../core/env.js';
 import { InvalidRequestError, TooLongError } from '../core/errors.js';
-import { defaultModelId, locateModel } from '../models/registry.js';
-import { readManifest } from '../models/manifest.js';
+import { defaultModelId, readModelManifest } from '../models/registry.js';
 import { loadModel } from './load-model.js';
 import { checkOutputPlan, checkSourceRate, outputRate as chooseOutputRate, planOutput, type OutputPlan, type SampleRatePolicy } from './output-plan.js';
 import { wienerSettingsFor, type Quality } from './quality.js';
@@ -92,7 +91,7 @@ export async function separateFile(input: string, outDir: string, opts: Separate
     throw new TooLongError(`${name} lasts ${lasts} s, more than the maximum of ${maxSeconds} s`);
   }
   checkSourceRate(source, limits.maxSourceRate, name);
-  const manifest = await readManifest(locateModel(opts.model ?? defaultModelId()));
+  const manifest = await readModelManifest(opts.model ?? defaultModelId());
   const wanted = selectStems(manifest.stems, opts.stems, manifest.id);
   const outputRate = chooseOutputRate(opts.sampleRate, source, manifest.sampleRate, limits.maxOutputRate);
   const plan = planOutput(source, { sampleRate: outputRate, stems: wanted.length, format });

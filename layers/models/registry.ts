@@ -138,6 +138,16 @@ export async function resolveModel(idOrPath: string): Promise<ResolvedModel> {
   return { manifest, dir, filesDir };
 }
 
+/** The manifest of a model id, folder or bare .onnx file, without loading or unpacking anything. */
+export async function readModelManifest(idOrPath: string): Promise<ModelManifest> {
+  if (isOnnxPath(idOrPath)) {
+    const file = path.resolve(idOrPath);
+    if (!existsSync(file) || !statSync(file).isFile()) throw new ModelNotFoundError(`no model file ${file}`);
+    return manifestForOnnxFile(file);
+  }
+  return readManifest(locateModel(idOrPath));
+}
+
 /** A model's measured speed from its manifest (audio seconds per second per core), if recorded. */
 export function modelRealtimePerCore(idOrPath: string): number | undefined {
   try {
