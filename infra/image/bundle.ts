@@ -7,7 +7,7 @@
 import { build } from 'esbuild';
 import path from 'node:path';
 
-export const FUNCTIONS = ['presign', 'status', 'separate', 'metrics'] as const;
+export const FUNCTIONS = ['presign', 'status', 'separate', 'metrics', 'dead-letter'] as const;
 const root = path.resolve(import.meta.dirname, '..', '..');
 
 export async function bundleFunctions(outdir = path.join(root, 'dist', 'functions')): Promise<string[]> {

@@ -36,8 +36,14 @@ export const ENV = {
   emfFile: 'STEMS_EMF_FILE',
   /** Slowest real-time factor to plan for when deciding whether a job fits the time left (default 4). */
   minRealTimeFactor: 'STEMS_MIN_REALTIME_FACTOR',
-  /** How long a worker owns a job before another delivery may take it over (seconds). */
-  jobLeaseSeconds: 'STEMS_JOB_LEASE_SECONDS',
+  /** Seconds a job needs besides separating (download, model load, upload) when checking it fits (default 10). */
+  jobOverheadSeconds: 'STEMS_JOB_OVERHEAD_S',
+  /** The retry policy (layers/jobs/retry-policy.ts): attempts per upload (= the queue's maxReceiveCount). */
+  maxAttempts: 'STEMS_MAX_ATTEMPTS',
+  /** The separate function's timeout, seconds (the queue's visibility timeout is derived from it). */
+  functionTimeoutSeconds: 'STEMS_FUNCTION_TIMEOUT_S',
+  /** Seconds added to an invocation's deadline before its job's lease runs out (clock skew). */
+  leaseMarginSeconds: 'STEMS_LEASE_MARGIN_S',
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -95,8 +101,8 @@ export interface ServiceConfig {
   maxDurationSeconds: number;
   uploadUrlSeconds: number;
   downloadUrlSeconds: number;
-  jobLeaseSeconds: number;
   minRealTimeFactor: number;
+  jobOverheadSeconds: number;
 }
 
 export function serviceConfig(env: Env = process.env): ServiceConfig {
@@ -108,8 +114,8 @@ export function serviceConfig(env: Env = process.env): ServiceConfig {
     maxDurationSeconds: maxDurationSeconds(env),
     uploadUrlSeconds: readPositiveNumber(ENV.uploadUrlSeconds, 900, env),
     downloadUrlSeconds: readPositiveNumber(ENV.downloadUrlSeconds, 3600, env),
-    jobLeaseSeconds: readPositiveNumber(ENV.jobLeaseSeconds, 900, env),
     minRealTimeFactor: readPositiveNumber(ENV.minRealTimeFactor, 4, env),
+    jobOverheadSeconds: readPositiveNumber(ENV.jobOverheadSeconds, 10, env),
   };
 }
 

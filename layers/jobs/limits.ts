@@ -13,6 +13,8 @@ export interface RuntimeLimits {
   memoryMb?: number;
   /** Audio seconds processed per second, at the slowest we expect (measured: 35x on 2 vCPUs). */
   minRealTimeFactor: number;
+  /** Seconds a job needs besides separating: download, model load, upload of results. */
+  jobOverheadSeconds: number;
   /** Model files, MB (onnxruntime holds them plus working buffers). */
   modelMb: number;
 }
@@ -20,11 +22,10 @@ export interface RuntimeLimits {
 /** Fixed costs: process, onnxruntime arena, ffmpeg children, split buffers (measured ~560 MB peak with a 78 MB model). */
 const BASE_MB = 320;
 const PER_MODEL_MB = 3;
-const FIXED_SECONDS = 10; // download, model load, upload of results
 
 export function projectJob(source: SourceInfo, l: RuntimeLimits): { seconds: number; memoryMb: number } {
   const audio = source.durationSeconds ?? source.bytes / 16_000; // unknown length: assume a 128 kbps stream
-  return { seconds: FIXED_SECONDS + audio / l.minRealTimeFactor, memoryMb: BASE_MB + PER_MODEL_MB * l.modelMb };
+  return { seconds: l.jobOverheadSeconds + audio / l.minRealTimeFactor, memoryMb: BASE_MB + PER_MODEL_MB * l.modelMb };
 }
 
 export function checkLimits(source: SourceInfo, l: RuntimeLimits, name: string): void {
