@@ -63,6 +63,7 @@ export interface LocalStack {
   idle(): Promise<void>;
   /** Where the functions' EMF records are collected (read by GET /metrics). */
   emfFile: string;
+  /** Stops the pollers (waiting for running invocations), the HTTP API and S3; queued messages are dropped. */
   close(): Promise<void>;
 }
 
@@ -146,7 +147,6 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     apiUrl, s3Endpoint: s3.endpoint, bucket, dataDir: opts.dataDir, policy, emfFile,
     uploads, deadLetters, separate: separateMapping, deadLetter: deadLetterMapping, separateFunction, deadLettered, deliver, idle,
     close: async () => {
-      await idle();
       const stopped = Promise.all([separateMapping.stop(), deadLetterMapping.stop()]);
       uploads.close();
       deadLetters.close();
