@@ -54,7 +54,7 @@ async function exitOf(child: ChildProcess): Promise<{ code: number | null; stder
 
 const jobFor = (key: string) => jobRecordFor(s3, bucket, key);
 
-it('a worker killed mid-separation leaves the job to the retry, which completes it', async () => {
+it('direct S3 event: a worker killed mid-separation holds the job until its deadline; an early redelivery fails LEASE_HELD, a later one completes it', async () => {
   const key = 'uploads/crash/long song.wav';
   const body = readFileSync(writeMusicWav(tmpDir('crash-in'), 'long.wav', 20));
   const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
