@@ -165,6 +165,10 @@ export async function startLocalS3(opts: { directory: string; bucket: string; po
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     onEvent: (listener) => void (server as unknown as EventEmitter).on('event', listener),
-    close: () => server.close(),
+    // drop open connections too: a request cut mid-body (fault tests) would hold close() for Node's 300 s request timeout
+    close: () => {
+      (server as unknown as { httpServer?: { closeAllConnections(): void } }).httpServer?.closeAllConnections();
+      return server.close();
+    },
   };
 }

@@ -190,6 +190,16 @@ describe('bundled handlers in plain Node processes', () => {
     const s = JSON.parse(status.body as string);
     expect(s.state).toBe('done');
     expect(s.downloads.stems.map((x: { stem: string }) => x.stem)).toEqual(['vocals', 'accompaniment']);
+
+    // the same upload as the upload queue and its dead-letter queue deliver it: both bundles take SQS events
+    const message = (n: number) => ({ Records: [{
+      messageId: `m${n}`, receiptHandle: 'r', body: JSON.stringify(event), attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {},
+      md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:q', awsRegion: 'us-east-1',
+    }] });
+    expect(await invoke('separate', message(1))).toEqual({ batchItemFailures: [] });
+    expect(await invoke('dead-letter', message(2))).toEqual({ batchItemFailures: [] });
+    const after = JSON.parse((await invoke('status', http('GET', `/jobs/${job.jobId}`, undefined, job.jobId))).body as string);
+    expect(after).toMatchObject({ state: 'done' }); // a done job is never ended by a late dead letter
   });
 
   it('metrics answers from its bundle, asking CloudWatch (never a local file)', async () => {

@@ -72,20 +72,22 @@ describe('bucket', () => {
     });
   });
 
-  it('notifies separate of ObjectCreated under uploads/ only', () => {
+  it('sends ObjectCreated under uploads/ only to the upload queue', () => {
     template.hasResourceProperties('Custom::S3BucketNotifications', {
-      NotificationConfiguration: { LambdaFunctionConfigurations: [{
+      NotificationConfiguration: { QueueConfigurations: [{
         Events: ['s3:ObjectCreated:*'],
         Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'uploads/' }] } },
-        LambdaFunctionArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FunctionsSeparate'), 'Arn'] },
+        QueueArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FunctionsUploads'), 'Arn'] },
       }] },
     });
+    const notifications = Object.values(template.findResources('Custom::S3BucketNotifications'))[0];
+    expect(notifications.Properties.NotificationConfiguration.LambdaFunctionConfigurations).toBeUndefined();
   });
 });
 
 describe('functions', () => {
   it('are container images, one per handler', () => {
-    for (const handler of ['presign.handler', 'status.handler', 'separate.handler', 'metrics.handler']) {
+    for (const handler of ['presign.handler', 'status.handler', 'separate.handler', 'metrics.handler', 'dead-letter.handler']) {
       template.hasResourceProperties('AWS::Lambda::Function', { PackageType: 'Image', ImageConfig: { Command: [handler] } });
     }
   });
@@ -95,17 +97,74 @@ describe('functions', () => {
       ImageConfig: { Command: ['separate.handler'] },
       MemorySize: 6144, Timeout: 900, EphemeralStorage: { Size: 4096 }, ReservedConcurrentExecutions: 10,
       Architectures: ['x86_64'],
-      Environment: { Variables: Match.objectLike({ STEMS_DEFAULT_MODEL: 'default', STEMS_MAX_DURATION_S: '1200', STEMS_JOB_LEASE_SECONDS: '960' }) },
+      Environment: { Variables: Match.objectLike({
+        STEMS_DEFAULT_MODEL: 'default', STEMS_MAX_DURATION_S: '1200', STEMS_MAX_ATTEMPTS: '3', STEMS_FUNCTION_TIMEOUT_S: '900', STEMS_LEASE_MARGIN_S: '10',
+      }) },
+    });
+    const separate = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => f.Properties.ImageConfig?.Command?.[0] === 'separate.handler')!;
+    expect(separate.Properties.Environment.Variables.STEMS_JOB_LEASE_SECONDS).toBeUndefined();
+  });
+});
+
+describe('upload queue', () => {
+  const queue = (id: string) => Object.entries(template.findResources('AWS::SQS::Queue')).find(([k]) => k.startsWith(`Functions${id}`))!;
+
+  it('feeds separate one message at a time, at most the configured concurrency, with partial batch responses', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: Match.stringLikeRegexp('^FunctionsSeparate') },
+      EventSourceArn: { 'Fn::GetAtt': [queue('Uploads')[0], 'Arn'] },
+      BatchSize: 1, ScalingConfig: { MaximumConcurrency: 10 }, FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    // no asynchronous invocation path any more
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 0);
+  });
+
+  it('hides a message for six function timeouts and dead-letters it after the configured attempts', () => {
+    const [, uploads] = queue('Uploads');
+    const [dlqId, dlq] = queue('SeparateFailures');
+    expect(uploads.Properties).toMatchObject({
+      VisibilityTimeout: 5400, SqsManagedSseEnabled: true,
+      RedrivePolicy: { maxReceiveCount: 3, deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] } },
+    });
+    expect(dlq.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    // dead letters keep their original enqueue time: the dead-letter queue must keep them longer
+    expect(dlq.Properties.MessageRetentionPeriod).toBeGreaterThan(uploads.Properties.MessageRetentionPeriod);
+  });
+
+  it('takes attempts and timings from the one retry policy setting', () => {
+    const app = new App({ outdir: tmpDir('cdk-out-policy') });
+    const other = Template.fromStack(new StemSplitterStack(app, 'Policy', { config: parseConfig({ ...config, separateMaxAttempts: 5, separateTimeoutSeconds: 600 }), siteDir }));
+    other.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 3600, RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }) });
+    other.hasResourceProperties('AWS::Lambda::Function', {
+      ImageConfig: { Command: ['separate.handler'] }, Timeout: 600,
+      Environment: { Variables: Match.objectLike({ STEMS_MAX_ATTEMPTS: '5', STEMS_FUNCTION_TIMEOUT_S: '600' }) },
     });
   });
 
-  it('retries separate asynchronously once, within an hour, then sends the event to a queue', () => {
-    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-      MaximumRetryAttempts: 1,
-      MaximumEventAgeInSeconds: 3600,
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FunctionsSeparateFailures'), 'Arn'] } } },
+  it('encrypts both queues and refuses anything but TLS', () => {
+    for (const id of ['Uploads', 'SeparateFailures']) {
+      expect(queue(id)[1].Properties.SqsManagedSseEnabled).toBe(true);
+      const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy'))
+        .filter((p) => JSON.stringify(p.Properties.Queues).includes(queue(id)[0]));
+      const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
+      expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    }
+  });
+
+  it('lets only the bucket send to the upload queue', () => {
+    const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy')).filter((p) => JSON.stringify(p.Properties.Queues).includes(queue('Uploads')[0]));
+    const allows = policies.flatMap((p) => p.Properties.PolicyDocument.Statement).filter((st: Statement) => st.Effect === 'Allow');
+    expect(allows).toEqual([expect.objectContaining({
+      Principal: { Service: 's3.amazonaws.com' }, Condition: { ArnLike: { 'aws:SourceArn': expect.anything() } },
+    })]);
+  });
+
+  it('feeds dead letters to the dead-letter function', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: Match.stringLikeRegexp('^FunctionsDeadLetter') },
+      EventSourceArn: { 'Fn::GetAtt': [queue('SeparateFailures')[0], 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
-    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
   });
 
   it('grants each role only the actions and prefixes its function uses', () => {
@@ -126,8 +185,16 @@ describe('functions', () => {
     expect(byAction['["s3:DeleteObject","s3:AbortMultipartUpload"]']).toMatch(/\/results\/\*/);
     expect(byAction['["s3:DeleteObject","s3:AbortMultipartUpload"]']).not.toMatch(/uploads|jobs/);
 
+    const deadLetter = statementsOf('DeadLetter').filter((s) => s.Action !== 's3:ListBucket' && !String(s.Action).startsWith('sqs:'));
+    const dl = Object.fromEntries(deadLetter.map((s) => [JSON.stringify(s.Action), objects(s)]));
+    expect(Object.keys(dl).sort()).toEqual(['"s3:DeleteObject"', '"s3:GetObject"', '"s3:PutObject"']);
+    expect(dl['"s3:PutObject"']).toMatch(/\/jobs\/\*/);
+    expect(dl['"s3:PutObject"']).not.toMatch(/results|uploads/);
+    expect(dl['"s3:DeleteObject"']).toMatch(/\/results\/\*/);
+    expect(dl['"s3:DeleteObject"']).not.toMatch(/uploads|jobs/);
+
     expect(statementsOf('Metrics').map((st) => [st.Action, st.Resource])).toEqual([['cloudwatch:GetMetricData', '*']]);
-    for (const fn of ['Presign', 'Status', 'Separate']) {
+    for (const fn of ['Presign', 'Status', 'Separate', 'DeadLetter']) {
       for (const st of statementsOf(fn)) {
         // no wildcard resource and no wildcard action anywhere
         expect(resourceText(st.Resource)).not.toBe('"*"');
@@ -158,8 +225,8 @@ describe('HTTP API', () => {
     });
   });
 
-  it('outputs the page and API URLs, the bucket and the failure queue', () => {
-    for (const o of ['PageUrl', 'ApiUrl', 'BucketName', 'FailureQueueUrl']) template.hasOutput(o, {});
+  it('outputs the page and API URLs, the bucket and the queues', () => {
+    for (const o of ['PageUrl', 'ApiUrl', 'BucketName', 'FailureQueueUrl', 'UploadQueueUrl']) template.hasOutput(o, {});
   });
 
   it('also accepts requests from the page\'s CloudFront origin', () => {
@@ -172,10 +239,11 @@ describe('dashboard and alarms', () => {
   it('shows latency percentiles, stage durations, real-time factor, memory against the limit, cold starts, errors and the failure queue', () => {
     const dashboards = template.findResources('AWS::CloudWatch::Dashboard');
     const body = JSON.stringify(Object.values(dashboards)[0].Properties.DashboardBody);
-    for (const title of ['API latency (ms)', 'Separation stages, average (ms)', 'Real-time factor', 'Peak memory of separate (MB)', 'Cold starts', 'Errors', 'Failure queue depth']) {
+    for (const title of ['API latency (ms)', 'Separation stages, average (ms)', 'Real-time factor', 'Peak memory of separate (MB)', 'Cold starts', 'Errors', 'Failure queue depth',
+      'Upload queue: backlog and oldest wait', 'Dead-lettered jobs (ATTEMPTS_EXHAUSTED)', 'Dead-letter alarms']) {
       expect(body).toContain(title);
     }
-    for (const metric of ['RequestLatency', 'InferenceTime', 'DecodeTime', 'EncodeTime', 'RealTimeFactor', 'PeakRss', 'ColdStart', 'JobsFailed', 'ApproximateNumberOfMessagesVisible']) {
+    for (const metric of ['RequestLatency', 'InferenceTime', 'DecodeTime', 'EncodeTime', 'RealTimeFactor', 'PeakRss', 'ColdStart', 'JobsFailed', 'ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage']) {
       expect(body).toContain(metric);
     }
     expect(body).toMatch(/p99/);
@@ -186,7 +254,7 @@ describe('dashboard and alarms', () => {
     expect(memory.properties.annotations.horizontal).toEqual([expect.objectContaining({ value: 6144, label: 'configured memory' })]);
   });
 
-  it('alarms on failed jobs and on a non-empty failure queue', () => {
+  it('alarms on failed jobs, on dead-lettered jobs and on a non-empty failure queue', () => {
     const stat = (metric: object, s: string) => ({ Metrics: [Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike(metric), Stat: s }) })] });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       ...stat({ MetricName: 'JobsFailed', Namespace: 'StemSplitter', Dimensions: [{ Name: 'service', Value: 'separate' }] }, 'Sum'),
@@ -196,6 +264,14 @@ describe('dashboard and alarms', () => {
       ...stat({ MetricName: 'ApproximateNumberOfMessagesVisible', Namespace: 'AWS/SQS' }, 'Maximum'),
       Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...stat({ MetricName: 'JobsFailed', Namespace: 'StemSplitter', Dimensions: [{ Name: 'errorCode', Value: 'ATTEMPTS_EXHAUSTED' }, { Name: 'service', Value: 'dead-letter' }] }, 'Sum'),
+      Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    // both dead-letter alarms are on the dashboard
+    const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody);
+    const alarms = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
+    for (const name of ['DeadLetteredJobs', 'FailureQueueNotEmpty']) expect(body).toContain(alarms.find((id) => id.startsWith(`Observability${name}`)));
   });
 });
 
@@ -250,6 +326,9 @@ describe('stack configuration', () => {
     [{ allowedOrigins: 'https://ok.example, not-an-origin' }, /"not-an-origin" is not an origin/],
     [{ maxUploadBytes: -1 }, /positive number/],
     [{ bogus: 1 }, /unknown setting "bogus"/],
+    [{ separateMaxAttempts: 1.5 }, /maxAttempts must be a whole number/],
+    [{ separateMaxConcurrency: 1 }, /separateMaxConcurrency must be a whole number from 2/],
+    [{ separateMaxConcurrency: 20 }, /must not exceed separateReservedConcurrency/],
   ])('rejects %j', (raw, message) => expect(() => parseConfig(raw as Record<string, unknown>)).toThrow(message));
 });
 

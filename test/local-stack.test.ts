@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJob, download, getStatus, unzip, uploadFile, waitForJob } from '../cli/api-client.js';
 import type { LocalStack } from '../local/stack.js';
-import { jobRecordFor, keysUnder, localS3Client, s3EventRecord, startTestStack } from './helpers/local.js';
+import { jobRecordFor, keysUnder, localS3Client, startTestStack } from './helpers/local.js';
 import { tmpDir } from './helpers/models.js';
 import { writeMusicWav } from './helpers/signals.js';
 import { readWav } from './helpers/wav.js';
@@ -109,7 +109,7 @@ describe('batch flow', () => {
   it('separates a file put into uploads/ with the SDK', async () => {
     const key = 'uploads/batch/one.wav';
     await s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: key, Body: readFileSync(writeMusicWav(dir, 'one.wav', 2)), Metadata: { format: 'flac' } }));
-    await stack.events.idle();
+    await stack.idle();
     const job = await jobFor(key);
     expect(job?.status.state).toBe('done');
     expect(job?.status.options.format).toBe('flac');
@@ -117,27 +117,10 @@ describe('batch flow', () => {
     expect(results).toEqual([`results/${job!.id}/accompaniment.flac`, `results/${job!.id}/one-stems.zip`, `results/${job!.id}/vocals.flac`]);
   });
 
-  it('turns duplicate, concurrent deliveries of one upload into one result', async () => {
-    const key = 'uploads/batch/dup.wav';
-    const put = await s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: key, Body: readFileSync(writeMusicWav(dir, 'dup.wav', 30)) }));
-    const head = { ContentLength: readFileSync(path.join(dir, 'dup.wav')).length, ETag: put.ETag! };
-    // two more deliveries of the same event while S3's own is in flight (concurrency 2)
-    const record = s3EventRecord(stack.bucket, key, head.ContentLength!, head.ETag!);
-    stack.events.push(record);
-    stack.events.push(record);
-    await stack.events.idle();
-    const job = await jobFor(key);
-    expect(job?.status.state).toBe('done');
-    const raw = JSON.parse(await (await fetch(`${stack.s3Endpoint}/${stack.bucket}/jobs/${job!.id}.json`)).text());
-    expect(raw.attempts).toBe(1);
-    expect((await keys(`results/${job!.id}/`)).filter((k) => k.endsWith('.zip'))).toHaveLength(1);
-    expect(stack.events.failures).toEqual([]);
-  });
-
   it('handles keys with spaces, plus signs, unicode and percent signs', async () => {
     const key = 'uploads/batch/my song + ünïcødé 100%.wav';
     await s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: key, Body: readFileSync(writeMusicWav(dir, 'odd.wav', 1)) }));
-    await stack.events.idle();
+    await stack.idle();
     const job = await jobFor(key);
     expect(job?.status.state).toBe('done');
     expect(job?.status.file).toBe('my song + ünïcødé 100%.wav');

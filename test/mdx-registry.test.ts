@@ -96,7 +96,7 @@ describe('time guard per model', () => {
     const { projectJob, checkLimits } = await import('../layers/jobs/limits.js');
     const { modelRealtimePerCore } = await import('../layers/models/registry.js');
     const source = { durationSeconds: 240, bytes: 4e6 } as Parameters<typeof projectJob>[0];
-    const global = { minRealTimeFactor: 4, modelMb: 44 };
+    const global = { jobOverheadSeconds: 10, minRealTimeFactor: 4, modelMb: 44 };
     expect(projectJob(source, global).seconds).toBe(70);
     const speed = modelRealtimePerCore('mdx-arch');
     expect(speed).toBeGreaterThan(0);

@@ -9,7 +9,7 @@ import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-export const FUNCTIONS = ['presign', 'status', 'separate', 'metrics'] as const;
+export const FUNCTIONS = ['presign', 'status', 'separate', 'metrics', 'dead-letter'] as const;
 const root = path.resolve(import.meta.dirname, '..', '..');
 
 /** Source files (repo-relative) and packages each bundle contains, from esbuild's metafile. */

@@ -1,5 +1,6 @@
 /** The stack's settings: typed, defaulted, validated; read from CDK context by the app entry. */
 import { DEFAULTS } from '../../layers/contracts/defaults.js';
+import { DEFAULT_RETRY_POLICY, validateRetryPolicy, type RetryPolicy } from '../../layers/jobs/retry-policy.js';
 
 export type AuthMode = 'anonymous' | 'jwt' | 'cognito';
 
@@ -47,8 +48,12 @@ export interface StemSplitterConfig {
   readonly architecture: 'x86_64' | 'arm64';
   /** Sized for a 10-minute song: ~600 MB resident, 2+ vCPUs. @default 4096 */
   readonly separateMemoryMb: number;
-  /** @default 900 */
+  /** Also sets the upload queue's visibility timeout (6x) and so the retry delay. @default 900 */
   readonly separateTimeoutSeconds: number;
+  /** Attempts per upload: the upload queue's maxReceiveCount and the code's attempt limit. @default 3 */
+  readonly separateMaxAttempts: number;
+  /** Most separations the upload queue feeds at once (event source mapping maximum concurrency, 2-1000). @default 10 */
+  readonly separateMaxConcurrency: number;
   /** Input + stems of a 10-minute song in WAV, twice over. @default 4096 */
   readonly separateEphemeralMb: number;
   /** Caps parallel separations (and cost). @default 10 */
@@ -82,7 +87,9 @@ export const DEFAULT_CONFIG: StemSplitterConfig = {
   bakedModels: [],
   architecture: 'x86_64',
   separateMemoryMb: 4096,
-  separateTimeoutSeconds: 900,
+  separateTimeoutSeconds: DEFAULT_RETRY_POLICY.functionTimeoutSeconds,
+  separateMaxAttempts: DEFAULT_RETRY_POLICY.maxAttempts,
+  separateMaxConcurrency: 10,
   separateEphemeralMb: 4096,
   separateReservedConcurrency: 10,
   uploadsExpireDays: 7,
@@ -124,6 +131,9 @@ export function parseConfig(raw: Raw): StemSplitterConfig {
   if (config.separateMemoryMb < 1769 || config.separateMemoryMb > 10240) throw new Error('separateMemoryMb must be between 1769 (one vCPU) and 10240');
   if (config.separateTimeoutSeconds > 900) throw new Error('separateTimeoutSeconds must be at most 900 (the Lambda limit)');
   if (config.separateEphemeralMb < 512 || config.separateEphemeralMb > 10240) throw new Error('separateEphemeralMb must be between 512 and 10240');
+  if (!Number.isInteger(config.separateMaxConcurrency) || config.separateMaxConcurrency < 2 || config.separateMaxConcurrency > 1000) throw new Error('separateMaxConcurrency must be a whole number from 2 to 1000');
+  if (config.separateMaxConcurrency > config.separateReservedConcurrency) throw new Error('separateMaxConcurrency must not exceed separateReservedConcurrency (the queue would feed invocations Lambda throttles)');
+  validateRetryPolicy(retryPolicyOf(config));
   for (const o of config.allowedOrigins) if (!/^https?:\/\/[^/]+$/.test(o)) throw new Error(`allowedOrigins: "${o}" is not an origin (scheme://host[:port])`);
   if (!['anonymous', 'jwt', 'cognito'].includes(config.authMode)) throw new Error('authMode must be anonymous, jwt or cognito');
   if (config.authMode === 'jwt' && (!/^https:\/\/[^\s]+$/.test(config.jwtIssuer) || config.jwtAudience.length === 0)) {
@@ -133,4 +143,9 @@ export function parseConfig(raw: Raw): StemSplitterConfig {
   if (config.webAclArn && !/^arn:aws[\w-]*:wafv2:us-east-1:\d{12}:global\/webacl\/.+/.test(config.webAclArn)) throw new Error('webAclArn must be a CLOUDFRONT-scope (global, us-east-1) WAFv2 web ACL ARN');
   if (config.alarmEmail && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(config.alarmEmail)) throw new Error('alarmEmail must be an email address');
   return config;
+}
+
+/** The one retry policy, as the stack's settings give it (layers/jobs/retry-policy.ts derives the rest). */
+export function retryPolicyOf(config: Pick<StemSplitterConfig, 'separateMaxAttempts' | 'separateTimeoutSeconds'>): RetryPolicy {
+  return { ...DEFAULT_RETRY_POLICY, maxAttempts: config.separateMaxAttempts, functionTimeoutSeconds: config.separateTimeoutSeconds };
 }

@@ -1,19 +1,23 @@
 /**
  * The Lambda functions, all from one container image (infra/image/Dockerfile) with a handler
- * each. Every role gets only the S3 actions and prefixes its function uses.
+ * each, and the upload queues: S3 notifications for uploads/ go to an SQS queue that feeds
+ * separate; a message every delivery of which failed moves to the dead-letter queue, which feeds
+ * dead-letter. Queue timings and attempts come from the one retry policy. Every role gets only
+ * the S3 actions and prefixes its function uses.
  */
 import { Duration, IgnoreMode, Size } from 'aws-cdk-lib';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import path from 'node:path';
-import type { StemSplitterConfig } from './config.js';
+import { deadLetterTimeoutSeconds, retryPolicyEnv, VISIBILITY_TIMEOUT_FACTOR, visibilityTimeoutSeconds } from '../../layers/jobs/retry-policy.js';
+import { retryPolicyOf, type StemSplitterConfig } from './config.js';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -27,11 +31,16 @@ export class StemsFunctions extends Construct {
   readonly status: lambda.DockerImageFunction;
   readonly separate: lambda.DockerImageFunction;
   readonly metrics: lambda.DockerImageFunction;
+  readonly deadLetter: lambda.DockerImageFunction;
+  /** S3 notifications of uploads, consumed by separate. */
+  readonly uploadQueue: sqs.Queue;
+  /** The upload queue's dead-letter queue, consumed by dead-letter. */
   readonly failureQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: StemsFunctionsProps) {
     super(scope, id);
     const { bucket, config } = props;
+    const policy = retryPolicyOf(config);
     const arm = config.architecture === 'arm64';
     const image = (handler: string) => lambda.DockerImageCode.fromImageAsset(REPO_ROOT, {
       file: 'infra/image/Dockerfile',
@@ -45,7 +54,7 @@ export class StemsFunctions extends Construct {
       STEMS_MAX_UPLOAD_BYTES: String(config.maxUploadBytes),
       STEMS_MAX_DURATION_S: String(config.maxDurationSeconds),
       STEMS_DEFAULT_MODEL: config.defaultModel,
-      STEMS_JOB_LEASE_SECONDS: String(config.separateTimeoutSeconds + 60),
+      ...retryPolicyEnv(policy),
       STEMS_MAX_OUTPUT_RATE: String(config.maxOutputRate),
       STEMS_MAX_SOURCE_RATE: String(config.maxSourceRate),
       STEMS_MAX_OUTPUT_BYTES: String(config.maxJobOutputBytes),
@@ -63,10 +72,20 @@ export class StemsFunctions extends Construct {
     this.metrics = fn('Metrics', 'metrics.handler', { memorySize: 512, timeout: Duration.seconds(15) });
     // GetMetricData has no resource-level permissions; the namespace is fixed in the code
     this.metrics.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+    this.deadLetter = fn('DeadLetter', 'dead-letter.handler', { memorySize: 512, timeout: Duration.seconds(deadLetterTimeoutSeconds(policy)) });
+    // standard queues keep a dead letter's original enqueue time: the dead-letter queue keeps them longer
     this.failureQueue = new sqs.Queue(this, 'SeparateFailures', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+      visibilityTimeout: Duration.seconds(VISIBILITY_TIMEOUT_FACTOR * deadLetterTimeoutSeconds(policy)),
+    });
+    this.uploadQueue = new sqs.Queue(this, 'Uploads', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(4),
+      visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(policy)),
+      deadLetterQueue: { queue: this.failureQueue, maxReceiveCount: policy.maxAttempts },
     });
     this.separate = fn('Separate', 'separate.handler', {
       memorySize: config.separateMemoryMb,
@@ -74,12 +93,11 @@ export class StemsFunctions extends Construct {
       ephemeralStorageSize: Size.mebibytes(config.separateEphemeralMb),
       reservedConcurrentExecutions: config.separateReservedConcurrency,
     });
-    this.separate.configureAsyncInvoke({
-      retryAttempts: 1,
-      maxEventAge: Duration.hours(1),
-      onFailure: new SqsDestination(this.failureQueue),
-    });
-    bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(this.separate), { prefix: 'uploads/' });
+    this.separate.addEventSource(new SqsEventSource(this.uploadQueue, {
+      batchSize: 1, maxConcurrency: config.separateMaxConcurrency, reportBatchItemFailures: true,
+    }));
+    this.deadLetter.addEventSource(new SqsEventSource(this.failureQueue, { batchSize: 10, maxConcurrency: 2, reportBatchItemFailures: true }));
+    bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(this.uploadQueue), { prefix: 'uploads/' });
 
     const objects = (prefix: string) => bucket.arnForObjects(`${prefix}*`);
     // ListBucket, only under the prefixes each function works in: it tells a missing job record
@@ -95,5 +113,10 @@ export class StemsFunctions extends Construct {
     this.separate.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [objects('jobs/'), objects('results/')] }));
     this.separate.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject', 's3:AbortMultipartUpload'], resources: [objects('results/')] }));
     this.separate.addToRolePolicy(list('uploads/', 'jobs/', 'results/'));
+    // the job record (and, for a batch upload that never got one, the upload's metadata), and partial results
+    this.deadLetter.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objects('uploads/'), objects('jobs/')] }));
+    this.deadLetter.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [objects('jobs/')] }));
+    this.deadLetter.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [objects('results/')] }));
+    this.deadLetter.addToRolePolicy(list('uploads/', 'jobs/', 'results/'));
   }
 }

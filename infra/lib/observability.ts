@@ -1,6 +1,7 @@
 /**
  * The operators' view: a CloudWatch dashboard over the functions' embedded metrics and Lambda's
- * own, and alarms on failed jobs and on anything in the failure queue.
+ * own, and alarms on failed jobs, on jobs that ran out of attempts (dead letters), and on dead
+ * letters piling up unconsumed.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
@@ -13,6 +14,7 @@ export interface ObservabilityProps {
   readonly separate: lambda.IFunction;
   readonly apiFunctions: lambda.IFunction[];
   readonly failureQueue: sqs.IQueue;
+  readonly uploadQueue: sqs.IQueue;
   readonly separateMemoryMb: number;
 }
 
@@ -20,6 +22,7 @@ export class StemsObservability extends Construct {
   readonly dashboard: cw.Dashboard;
   readonly failedJobsAlarm: cw.Alarm;
   readonly failureQueueAlarm: cw.Alarm;
+  readonly deadLetteredJobsAlarm: cw.Alarm;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
@@ -64,6 +67,10 @@ export class StemsObservability extends Construct {
       }),
       new cw.GraphWidget({ title: 'Failure queue depth', width: 12, left: [queueDepth] }),
     );
+    const exhausted = new cw.Metric({
+      namespace: NAMESPACE, metricName: METRICS.failures.name, dimensionsMap: { service: 'dead-letter', errorCode: 'ATTEMPTS_EXHAUSTED' },
+      statistic: 'Sum', label: 'jobs out of attempts', period: Duration.minutes(5),
+    });
     this.failedJobsAlarm = new cw.Alarm(this, 'FailedJobs', {
       alarmDescription: 'Separation jobs ended in failed (bad input or a fault): check the job records and logs by jobId.',
       metric: failed, threshold: 1, evaluationPeriods: 1, comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -74,5 +81,17 @@ export class StemsObservability extends Construct {
       metric: queueDepth, threshold: 1, evaluationPeriods: 1, comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cw.TreatMissingData.NOT_BREACHING,
     });
+    this.deadLetteredJobsAlarm = new cw.Alarm(this, 'DeadLetteredJobs', {
+      alarmDescription: 'Uploads used every attempt (timeouts, out of memory, crashes or repeated faults) and were dead-lettered; their jobs ended ATTEMPTS_EXHAUSTED.',
+      metric: exhausted, threshold: 1, evaluationPeriods: 1, comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+    });
+    const backlog = props.uploadQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), label: 'waiting uploads' });
+    const oldest = props.uploadQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), label: 'oldest upload waiting (s)' });
+    this.dashboard.addWidgets(
+      new cw.GraphWidget({ title: 'Upload queue: backlog and oldest wait', width: 8, left: [backlog], right: [oldest] }),
+      new cw.GraphWidget({ title: 'Dead-lettered jobs (ATTEMPTS_EXHAUSTED)', width: 8, left: [exhausted] }),
+      new cw.AlarmStatusWidget({ title: 'Dead-letter alarms', width: 8, alarms: [this.deadLetteredJobsAlarm, this.failureQueueAlarm] }),
+    );
   }
 }

@@ -1,4 +1,4 @@
-/** Stem Splitter on AWS: bucket → S3 event → separate; HTTP API → presign and status. */
+/** Stem Splitter on AWS: bucket → S3 event → upload queue → separate (dead letters → dead-letter); HTTP API → presign, status, metrics. */
 import { type CfnElement, CfnOutput, Lazy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { CfnDistribution } from 'aws-cdk-lib/aws-cloudfront';
@@ -71,19 +71,20 @@ export class StemSplitterStack extends Stack {
     });
     this.observability = new StemsObservability(this, 'Observability', {
       separate: this.functions.separate, apiFunctions: [this.functions.presign, this.functions.status, this.functions.metrics],
-      failureQueue: this.functions.failureQueue, separateMemoryMb: config.separateMemoryMb,
+      failureQueue: this.functions.failureQueue, uploadQueue: this.functions.uploadQueue, separateMemoryMb: config.separateMemoryMb,
     });
     // the page's distribution gets the same web ACL
     (this.website.distribution.node.defaultChild as CfnDistribution).addPropertyOverride('DistributionConfig.WebACLId', this.frontDoor.webAclArn);
     this.alarms = new AlarmNotifications(this, 'Alarms', {
-      email: config.alarmEmail || undefined, alarms: [this.observability.failedJobsAlarm, this.observability.failureQueueAlarm],
+      email: config.alarmEmail || undefined, alarms: [this.observability.failedJobsAlarm, this.observability.failureQueueAlarm, this.observability.deadLetteredJobsAlarm],
     });
     new CfnOutput(this, 'PageUrl', { value: `https://${this.website.distribution.distributionDomainName}/`, description: 'The upload page' });
     new CfnOutput(this, 'ApiUrl', { value: apiUrl, description: 'Base URL of the API for clients (POST /jobs, GET /jobs/{id}), behind CloudFront + WAF' });
     new CfnOutput(this, 'MetricsUrl', { value: `${this.api.api.apiEndpoint}/metrics`, description: 'GET /metrics: IAM (SigV4) signed requests only, straight to API Gateway' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn, description: 'SNS topic the alarms notify' });
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName, description: 'Uploads, job records and results' });
-    new CfnOutput(this, 'FailureQueueUrl', { value: this.functions.failureQueue.queueUrl, description: 'Separations that failed after retries' });
+    new CfnOutput(this, 'FailureQueueUrl', { value: this.functions.failureQueue.queueUrl, description: 'Dead letters: uploads whose every delivery failed (their jobs are ended by the dead-letter function)' });
+    new CfnOutput(this, 'UploadQueueUrl', { value: this.functions.uploadQueue.queueUrl, description: 'S3 notifications of uploads waiting for separate' });
     this.acknowledgeNagFindings();
   }
 
@@ -98,7 +99,7 @@ export class StemSplitterStack extends Stack {
         `Object actions are scoped to the ${prefix}/ prefix; object keys are per job and not known in advance.`);
     }
     ack(this.functions.metrics, 'IAM5[Resource::*]', 'cloudwatch:GetMetricData does not support resource-level permissions; it is the only action granted.');
-    ack(this.functions.failureQueue, 'SQS3', 'This queue is itself the failure destination (dead-letter queue) of the separate function.');
+    ack(this.functions.failureQueue, 'SQS3', 'This queue is itself the dead-letter queue of the upload queue; its consumer (dead-letter) ends the jobs.');
     // CDK's own singleton custom resource that writes the bucket's notification configuration
     const notifications = this.node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
     if (notifications) ack(notifications, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'CDK-managed custom resource that configures the bucket notification; the managed policy only grants its logs.');

@@ -8,5 +8,7 @@ export const ERROR_CODES = [
   'SOURCE_RATE_TOO_HIGH', 'OUTPUT_TOO_LARGE', 'EXCEEDS_STORAGE', 'FORBIDDEN',
   // a server (a model download, the API from the CLI) could not be reached
   'NETWORK',
+  // the job lifecycle (layers/jobs/retry-policy.ts)
+  'LEASE_HELD', 'ATTEMPTS_EXHAUSTED', 'WORKER_LOST',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

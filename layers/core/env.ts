@@ -43,16 +43,24 @@ export const ENV = {
   downloadUrlSeconds: 'STEMS_DOWNLOAD_URL_SECONDS',
   /** Slowest real-time factor to plan for when deciding whether a job fits the time left (default 4). */
   minRealTimeFactor: 'STEMS_MIN_REALTIME_FACTOR',
-  /** How long a worker owns a job before another delivery may take it over (seconds). */
-  jobLeaseSeconds: 'STEMS_JOB_LEASE_SECONDS',
   /** Set by Lambda: the function's memory in MB (absent elsewhere). */
   functionMemoryMb: 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  /** Set by Lambda: the function's name (absent elsewhere: local mode, CLI, tests). */
+  functionName: 'AWS_LAMBDA_FUNCTION_NAME',
   /** The secret CloudFront adds to API requests; set by the stack when it deploys the front door. */
   originVerify: 'STEMS_ORIGIN_VERIFY',
   /** CLI: a bearer token for APIs deployed with authMode jwt or cognito. */
   apiToken: 'STEMS_API_TOKEN',
   /** Least time between two progress writes of one stage to the job record (ms, default 2000). */
   progressIntervalMs: 'STEMS_PROGRESS_INTERVAL_MS',
+  /** Seconds a job needs besides separating (download, model load, upload) when checking it fits (default 10). */
+  jobOverheadSeconds: 'STEMS_JOB_OVERHEAD_S',
+  /** The retry policy (layers/jobs/retry-policy.ts): attempts per upload (= the queue's maxReceiveCount). */
+  maxAttempts: 'STEMS_MAX_ATTEMPTS',
+  /** The separate function's timeout, seconds (the queue's visibility timeout is derived from it). */
+  functionTimeoutSeconds: 'STEMS_FUNCTION_TIMEOUT_S',
+  /** Seconds added to an invocation's deadline before its job's lease runs out (clock skew). */
+  leaseMarginSeconds: 'STEMS_LEASE_MARGIN_S',
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -129,10 +137,12 @@ export interface ServiceConfig {
   maxDurationSeconds: number;
   uploadUrlSeconds: number;
   downloadUrlSeconds: number;
-  jobLeaseSeconds: number;
   minRealTimeFactor: number;
   /** The function's memory in MB when running in Lambda. */
   functionMemoryMb: number | undefined;
+  /** True in a Lambda sandbox (one invocation at a time owns /tmp). */
+  inLambda: boolean;
+  jobOverheadSeconds: number;
 }
 
 export function serviceConfig(env: Env = process.env): ServiceConfig {
@@ -144,8 +154,9 @@ export function serviceConfig(env: Env = process.env): ServiceConfig {
     maxDurationSeconds: maxDurationSeconds(env),
     uploadUrlSeconds: readPositiveNumber(ENV.uploadUrlSeconds, DEFAULTS.uploadUrlSeconds, env),
     downloadUrlSeconds: readPositiveNumber(ENV.downloadUrlSeconds, DEFAULTS.downloadUrlSeconds, env),
-    jobLeaseSeconds: readPositiveNumber(ENV.jobLeaseSeconds, 900, env),
     minRealTimeFactor: readPositiveNumber(ENV.minRealTimeFactor, 4, env),
     functionMemoryMb: readOptional(ENV.functionMemoryMb, env) === undefined ? undefined : readPositiveNumber(ENV.functionMemoryMb, 0, env),
+    inLambda: readOptional(ENV.functionName, env) !== undefined,
+    jobOverheadSeconds: readPositiveNumber(ENV.jobOverheadSeconds, 10, env),
   };
 }

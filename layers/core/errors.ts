@@ -96,6 +96,21 @@ export class NetworkError extends StemSplitterError {
   override readonly retryable = true;
 }
 
+/**
+ * Another worker holds the job under a live lease. Not a success: the delivery goes back to the
+ * queue (or is retried by Lambda) and comes again after the lease.
+ */
+export class LeaseHeldError extends StemSplitterError {
+  override readonly code = 'LEASE_HELD';
+  override readonly status = 409;
+  override readonly retryable = true;
+}
+
+/** Every attempt the retry policy allows was used (or the upload reached the dead-letter queue). */
+export const ATTEMPTS_EXHAUSTED: ErrorCode = 'ATTEMPTS_EXHAUSTED';
+/** A worker's lease ran out without it recording an outcome: it timed out, ran out of memory or crashed. */
+export const WORKER_LOST: ErrorCode = 'WORKER_LOST';
+
 export class JobNotFoundError extends StemSplitterError {
   override readonly code = 'JOB_NOT_FOUND';
   override readonly status = 404;

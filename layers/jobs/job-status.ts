@@ -1,4 +1,8 @@
-/** GET /jobs/{id}: what a client polls — state, progress, timings, error, and download links. */
+/**
+ * GET /jobs/{id}: what a client polls — state, progress, timings, error, and download links. A job
+ * whose worker's lease ran out is never reported `processing`: it is `retrying` (waiting for the
+ * queue to deliver the upload again) or, with every attempt used, `failed`.
+ */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import path from 'node:path';
@@ -6,11 +10,13 @@ import type { ServiceConfig } from '../core/env.js';
 import { JobNotFoundError } from '../core/errors.js';
 import type { JobStore } from '../storage/job-store.js';
 import type { JobStatusResponse } from '../contracts/api.js';
+import { exhaustedError, lastErrorOf, leaseExpired } from './exhausted.js';
 import { JOB_ID_PATTERN } from './job.js';
+import { isLastAttempt, type RetryPolicy } from './retry-policy.js';
 
 export type JobStatus = JobStatusResponse;
 
-export async function jobStatus(id: string | undefined, deps: { s3: S3Client; jobs: JobStore; config: ServiceConfig }): Promise<JobStatus> {
+export async function jobStatus(id: string | undefined, deps: { s3: S3Client; jobs: JobStore; config: ServiceConfig; retry: RetryPolicy }): Promise<JobStatus> {
   if (!id || !JOB_ID_PATTERN.test(id)) throw new JobNotFoundError(`no job "${id ?? ''}"`);
   const found = await deps.jobs.get(id);
   if (!found) throw new JobNotFoundError(`no job "${id}"`);
@@ -19,6 +25,12 @@ export async function jobStatus(id: string | undefined, deps: { s3: S3Client; jo
     id: job.id, state: job.state, createdAt: job.createdAt, updatedAt: job.updatedAt, file: job.upload.filename,
     options: job.options, progress: job.progress, timings: job.timings, source: job.source, error: job.error,
   };
+  if (leaseExpired(job)) {
+    const exhausted = isLastAttempt(job.attempts, deps.retry);
+    status.state = exhausted ? 'failed' : 'retrying';
+    status.error = exhausted ? exhaustedError(job) : { ...lastErrorOf(job), message: `${lastErrorOf(job).message}; waiting for the upload to be delivered again` };
+    status.progress = undefined;
+  }
   if (job.state === 'done' && job.result) {
     const expiresIn = deps.config.downloadUrlSeconds;
     const sign = (key: string) => getSignedUrl(deps.s3, new GetObjectCommand({

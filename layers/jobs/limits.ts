@@ -14,6 +14,8 @@ export interface RuntimeLimits {
   memoryMb?: number;
   /** Audio seconds processed per second, at the slowest we expect (measured: 35x on 2 vCPUs). */
   minRealTimeFactor: number;
+  /** Seconds a job needs besides separating: download, model load, upload of results. */
+  jobOverheadSeconds: number;
   /** Model files, MB (onnxruntime holds them plus working buffers). */
   modelMb: number;
   /** The model's measured speed, audio seconds per second per core (heavy models are far slower than Spleeter). */
@@ -25,12 +27,11 @@ export interface RuntimeLimits {
 /** Fixed costs: process, onnxruntime arena, ffmpeg children, split buffers (measured ~560 MB peak with a 78 MB model). */
 const BASE_MB = 320;
 const PER_MODEL_MB = 3;
-const FIXED_SECONDS = 10; // download, model load, upload of results
 
 export function projectJob(source: SourceInfo, l: RuntimeLimits): { seconds: number; memoryMb: number } {
   const audio = source.durationSeconds ?? source.bytes / 16_000; // unknown length: assume a 128 kbps stream
   const rate = l.realtimePerCore ? l.realtimePerCore * (l.cores ?? 1) : l.minRealTimeFactor;
-  return { seconds: FIXED_SECONDS + audio / rate, memoryMb: BASE_MB + PER_MODEL_MB * l.modelMb };
+  return { seconds: l.jobOverheadSeconds + audio / rate, memoryMb: BASE_MB + PER_MODEL_MB * l.modelMb };
 }
 
 export function checkLimits(source: SourceInfo, l: RuntimeLimits, name: string): void {

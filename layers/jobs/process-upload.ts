@@ -1,9 +1,11 @@
 /**
- * What the S3 trigger does with one uploaded object: find or create its job, claim it with a
- * conditional write (duplicate and concurrent deliveries lose that race and stop), stream the
- * object to local disk, separate, write stems and the zip under results/, and record the outcome.
- * On failure the job says why, partial results are removed, and the error is rethrown only when
- * a retry could help.
+ * What separate does with one delivery of an uploaded object (from the upload queue or a direct S3
+ * event): find or create its job, claim it with a conditional write and a lease that lasts as long
+ * as this invocation can run, stream the object to local disk, separate, write stems and the zip
+ * under results/, and record the outcome. A delivery that finds the job leased by a live worker
+ * throws LeaseHeldError (back to the queue, never a silent success). On failure the job says why,
+ * partial results are removed, and the error is rethrown only when a later delivery will come and
+ * could help.
  */
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
@@ -14,14 +16,16 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OUTPUT_FORMATS } from '../audio/encode.js';
 import { ENV, readPositiveNumber, threadCount, type ServiceConfig } from '../core/env.js';
-import { asStemSplitterError, clientMessage, logDetail, StemSplitterError } from '../core/errors.js';
+import { asStemSplitterError, clientMessage, LeaseHeldError, logDetail, StemSplitterError } from '../core/errors.js';
 import { separateFile, type SeparationResult, type SeparationTimings } from '../engine/separate-file.js';
 import type { ProgressStage } from '../engine/types.js';
 import { ConflictError, type JobStore, type Versioned } from '../storage/job-store.js';
 import { deletePrefix, putStems, putZip } from '../storage/results.js';
 import { KEYS } from '../storage/s3.js';
 import { JOB_ID_PATTERN, type Job, type JobOptions } from './job.js';
+import { endExhaustedJob } from './exhausted.js';
 import { checkLimits, type RuntimeLimits } from './limits.js';
+import { isLastAttempt, leaseUntil, type RetryPolicy } from './retry-policy.js';
 import { validateOptions } from './validate.js';
 import { createWorkDir, removeWorkDir } from './work-dirs.js';
 import { modelRealtimePerCore, modelSizeMb } from '../models/registry.js';
@@ -39,13 +43,18 @@ export interface Deps {
   s3: S3Client;
   jobs: JobStore;
   config: ServiceConfig;
-  maxAttempts?: number;
+  retry: RetryPolicy;
+  /** When this invocation will be stopped, epoch ms (Lambda: now + context.getRemainingTimeInMillis()). */
+  deadlineMs: () => number;
   logger?: JobLogger;
   /** Time and memory this invocation has (Lambda's context and environment). */
   limits?: () => Omit<RuntimeLimits, 'modelMb'>;
 }
 
 /** Where job events are logged (structured; the job id is added to every line). */
+/** How the upload arrived: the queue's count of this message's deliveries (absent for a direct S3 event). */
+export interface Delivery { receiveCount?: number }
+
 export interface JobLogger {
   info(message: string, extra?: Record<string, unknown>): void;
   warn(message: string, extra?: Record<string, unknown>): void;
@@ -64,16 +73,17 @@ export interface JobSummary {
 export type Outcome = { jobId: string; outcome: 'done' | 'failed' | 'skipped'; reason?: string; errorCode?: string; job?: JobSummary };
 
 
-export async function processUpload(obj: UploadedObject, deps: Deps): Promise<Outcome> {
+export async function processUpload(obj: UploadedObject, deps: Deps, delivery: Delivery = {}): Promise<Outcome> {
   if (!obj.key.startsWith(KEYS.uploadsPrefix)) return { jobId: '', outcome: 'skipped', reason: 'not an upload' };
   const found = await findOrCreateJob(obj, deps);
   const claimed = await claim(found, obj, deps);
+  if ('exhausted' in claimed) return endExhaustedJob(claimed.exhausted, obj.bucket, deps);
   if ('reason' in claimed) return { jobId: found.value.id, outcome: 'skipped', reason: claimed.reason };
-  return run(claimed.job, obj, deps);
+  return run(claimed.job, obj, deps, delivery);
 }
 
 /** API uploads live at uploads/<jobId>/<file>; anything else is a batch drop with a derived id. */
-async function findOrCreateJob(obj: UploadedObject, deps: Deps): Promise<Versioned<Job>> {
+export async function findOrCreateJob(obj: UploadedObject, deps: Pick<Deps, 's3' | 'jobs'>): Promise<Versioned<Job>> {
   const [, first] = obj.key.split('/');
   if (JOB_ID_PATTERN.test(first ?? '')) {
     const existing = await deps.jobs.get(first);
@@ -111,21 +121,25 @@ async function batchOptions(obj: UploadedObject, s3: S3Client): Promise<JobOptio
   return validateOptions({ model: m.model, stems: m.stems, format: m.format, sampleRate: m['sample-rate'], quality: m.quality, iterations: m.iterations });
 }
 
-async function claim(found: Versioned<Job>, obj: UploadedObject, deps: Deps): Promise<{ job: Versioned<Job> } | { reason: string }> {
+type Claim = { job: Versioned<Job> } | { reason: string } | { exhausted: Versioned<Job> };
+
+async function claim(found: Versioned<Job>, obj: UploadedObject, deps: Deps): Promise<Claim> {
   const job = found.value;
   const sameObject = job.upload.etag === undefined || job.upload.etag === obj.etag;
   if ((job.state === 'done' || job.state === 'failed') && sameObject) return { reason: `already ${job.state}` };
   // an API job separates the one upload it was created for; a second POST to its key is ignored
   if (job.origin === 'api' && !sameObject && job.state !== 'awaiting-upload') return { reason: 'job already has an upload' };
-  if (job.state === 'processing' && job.leaseUntil && Date.parse(job.leaseUntil) > Date.now()) {
-    return { reason: 'being processed by another worker' };
+  if (leaseHeld(job)) {
+    throw new LeaseHeldError(`job ${job.id} is leased by another worker until ${job.leaseUntil}; deliver again after that`);
   }
+  // never more attempts than the policy allows, even when duplicate messages bring the upload again
+  if (isLastAttempt(job.attempts, deps.retry)) return { exhausted: found };
   const now = Date.now();
   const next: Job = {
     ...job,
     state: 'processing',
     attempts: job.attempts + 1,
-    leaseUntil: new Date(now + deps.config.jobLeaseSeconds * 1000).toISOString(),
+    leaseUntil: new Date(leaseUntil(deps.deadlineMs(), deps.retry)).toISOString(),
     upload: { ...job.upload, etag: obj.etag, bytes: obj.bytes, uploadedAt: obj.eventTime ?? job.upload.uploadedAt },
     progress: { stage: 'probe', fraction: 0 },
     error: undefined,
@@ -139,7 +153,12 @@ async function claim(found: Versioned<Job>, obj: UploadedObject, deps: Deps): Pr
   }
 }
 
-async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps): Promise<Outcome> {
+/** A live lease: a worker that may still be running owns the job. */
+export function leaseHeld(job: Job, now = Date.now()): boolean {
+  return job.state === 'processing' && job.leaseUntil !== undefined && Date.parse(job.leaseUntil) > now;
+}
+
+async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps, delivery: Delivery): Promise<Outcome> {
   let current = claimed;
   const id = current.value.id;
   const t0 = performance.now();
@@ -211,19 +230,21 @@ async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps): Pr
     };
   } catch (err) {
     await writing.catch(() => {});
-    return fail(current, obj, err, deps);
+    return fail(current, obj, err, deps, delivery);
   } finally {
     await removeWorkDir(work);
   }
 }
 
-async function fail(current: Versioned<Job>, obj: UploadedObject, err: unknown, deps: Deps): Promise<Outcome> {
+async function fail(current: Versioned<Job>, obj: UploadedObject, err: unknown, deps: Deps, delivery: Delivery): Promise<Outcome> {
   const id = current.value.id;
   if (err instanceof ConflictError) throw err; // someone else owns the job now: leave it to them
   const e = asStemSplitterError(err);
   await deletePrefix(deps.s3, obj.bucket, KEYS.resultsPrefix(id)).catch(() => {});
-  // our own errors say whether retrying helps; unknown ones (network, throttling) get retries
-  const retry = (e.retryable || !(err instanceof StemSplitterError)) && current.value.attempts < (deps.maxAttempts ?? 3);
+  // our own errors say whether retrying helps; unknown ones (network, throttling) get retries, as
+  // long as another delivery will come: the queue's count and the job's own both have to allow it
+  const attempt = Math.max(current.value.attempts, delivery.receiveCount ?? 0);
+  const retry = (e.retryable || !(err instanceof StemSplitterError)) && !isLastAttempt(attempt, deps.retry);
   await deps.jobs.replace({
     ...current.value,
     state: retry ? 'retrying' : 'failed',

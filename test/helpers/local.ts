@@ -6,12 +6,11 @@ import type { S3EventRecord } from 'aws-lambda';
 import type { Job } from '../../layers/jobs/job.js';
 import { encodeEventKey } from '../../layers/storage/s3.js';
 import path from 'node:path';
-import type { StaticSite } from '../../local/http-api.js';
 import { localS3Client as localS3ClientFor } from '../../local/s3-server.js';
-import { startLocalStack, type LocalStack } from '../../local/stack.js';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.js';
 import { tmpDir, writeGainModel } from './models.js';
 
-export async function startTestStack(opts: { concurrency?: number; site?: StaticSite; env?: Record<string, string>; separateTimeoutSeconds?: number; retryDelayMs?: number } = {}): Promise<LocalStack> {
+export async function startTestStack(opts: Pick<LocalStackOptions, 'concurrency' | 'site' | 'env' | 'policy' | 'duplicateRate' | 'separate'> = {}): Promise<LocalStack> {
   const models = tmpDir('models');
   const src = writeGainModel({ id: 'tiny', gains: { vocals: 2, accompaniment: 1 }, residualStem: 'accompaniment', highBand: 'residual' });
   mkdirSync(path.join(models, 'tiny'));
@@ -25,11 +24,12 @@ export async function startTestStack(opts: { concurrency?: number; site?: Static
     port: 0,
     dataDir: tmpDir('local-data'),
     concurrency: opts.concurrency ?? 1,
-    retryDelayMs: opts.retryDelayMs ?? 100,
-    separateTimeoutSeconds: opts.separateTimeoutSeconds,
+    policy: opts.policy,
+    duplicateRate: opts.duplicateRate,
+    separate: opts.separate,
     env: {
       STEMS_MODELS_DIR: models, STEMS_DEFAULT_MODEL: 'tiny', STEMS_THREADS: '2',
-      STEMS_MAX_DURATION_S: '1200', STEMS_JOB_LEASE_SECONDS: '900', STEMS_MAX_UPLOAD_BYTES: String(200 * 1024 * 1024),
+      STEMS_MAX_DURATION_S: '1200', STEMS_MAX_UPLOAD_BYTES: String(200 * 1024 * 1024),
       ...opts.env,
     },
     site: opts.site,

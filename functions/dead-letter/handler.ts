@@ -1,0 +1,26 @@
+/**
+ * The upload queue's dead letters: uploads whose every delivery failed. Each job ends `failed`
+ * with ATTEMPTS_EXHAUSTED and its last error, partial results are removed, and JobsFailed is
+ * counted (service dead-letter, errorCode ATTEMPTS_EXHAUSTED).
+ */
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { endExhaustedJob } from '../../layers/jobs/exhausted.js';
+import { findOrCreateJob } from '../../layers/jobs/process-upload.js';
+import { runDeliveries } from '../../layers/jobs/upload-events.js';
+import { createLogger, jobLogger } from '../../layers/observability/logger.js';
+import { createMetrics, recordSeparation } from '../../layers/observability/metrics.js';
+import { serviceDeps } from '../../layers/runtime/service.js';
+
+const metrics = createMetrics('dead-letter');
+const logger = createLogger('dead-letter');
+const deps = { ...serviceDeps(), logger: jobLogger(logger) };
+
+export const handler = middy<SQSEvent, SQSBatchResponse>()
+  .use({ before: async (request) => metrics.captureColdStartMetric(request.context.functionName) })
+  .handler(async (event) => runDeliveries(event, async (obj) => {
+    const outcome = await endExhaustedJob(await findOrCreateJob(obj, deps), obj.bucket, deps);
+    logger.info('dead letter processed', { jobId: outcome.jobId, outcome: outcome.outcome, reason: outcome.reason });
+    recordSeparation(metrics, outcome);
+    return outcome;
+  }, (delivery, err) => logger.warn('dead letter returned to its queue', { messageId: delivery.messageId, reason: (err as Error).message })) as Promise<SQSBatchResponse>);
