@@ -10,8 +10,8 @@ import path from 'node:path';
 import { createJob, download, getStatus, uploadFile, waitForJob } from '../cli/api-client.js';
 import { cacheDir } from '../layers/core/env.js';
 import { startLocalStack } from '../local/stack.js';
-import { tmpDir } from '../test/helpers/models.js';
-import { mixtureWav, musdbSongs, sharedOrSkipReason } from '../test/helpers/reference.js';
+import { tmpDir } from '../dev/models.js';
+import { mixtureWav, musdbSongs, sharedOrSkipReason } from '../dev/reference.js';
 
 const { dir: shared, reason } = sharedOrSkipReason();
 if (!shared) {

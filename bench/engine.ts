@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { cacheDir } from '../layers/core/env.js';
-import { archModelFiles, buildReference, mixtureWav, musdbSongs, runReference, sharedOrSkipReason } from '../test/helpers/reference.js';
+import { archModelFiles, buildReference, mixtureWav, musdbSongs, runReference, sharedOrSkipReason } from '../dev/reference.js';
 
 const exec = promisify(execFile);
 const threads = Number(process.argv[process.argv.indexOf('--threads') + 1]) || os.availableParallelism();

@@ -12,8 +12,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { createJob, uploadFile, waitForJob } from '../cli/api-client.js';
 import { startLocalStack } from '../local/stack.js';
-import { tmpDir, writeGainModel } from '../test/helpers/models.js';
-import { writeMusicWav } from '../test/helpers/signals.js';
+import { tmpDir, writeGainModel } from '../dev/models.js';
+import { writeMusicWav } from '../dev/signals.js';
 
 const exec = promisify(execFile);
 const arg = (name: string, fallback: number) => Number(process.argv[process.argv.indexOf(`--${name}`) + 1]) || fallback;

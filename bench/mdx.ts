@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { cacheDir } from '../layers/core/env.js';
-import { buildReference, mdxArchModelFile, mixtureWav, musdbSongs, runUvrReference, sharedOrSkipReason } from '../test/helpers/reference.js';
+import { buildReference, mdxArchModelFile, mixtureWav, musdbSongs, runUvrReference, sharedOrSkipReason } from '../dev/reference.js';
 
 const exec = promisify(execFile);
 const threads = Number(process.argv[process.argv.indexOf('--threads') + 1]) || os.availableParallelism();

@@ -19,7 +19,7 @@ import { parseIterations, parseQuality } from '../layers/engine/quality.js';
 import { separateFile } from '../layers/engine/separate-file.js';
 import { FrameTransform, steadyWindowSquareSum } from '../layers/engine/stft.js';
 import { defaultModelId } from '../layers/models/registry.js';
-import { readWav, sdr } from '../test/helpers/wav.js';
+import { readWav, sdr } from '../dev/wav.js';
 
 const exec = promisify(execFile);
 const opt = (name: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : undefined; };

@@ -22,7 +22,7 @@ import { FrameTransform } from '../layers/engine/stft.js';
 import { asMaskModel, type SeparationModel } from '../layers/engine/types.js';
 import type { WienerSettings } from '../layers/engine/wiener.js';
 import { defaultModelId } from '../layers/models/registry.js';
-import { sdr } from '../test/helpers/wav.js';
+import { sdr } from '../dev/wav.js';
 
 const exec = promisify(execFile);
 const opt = (name: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : undefined; };

@@ -6,9 +6,9 @@ import { StemEncoder } from '../layers/audio/encode.js';
 import { probeAudio } from '../layers/audio/probe.js';
 import { findFfmpeg } from '../layers/audio/ffmpeg.js';
 import { ToolMissingError } from '../layers/core/errors.js';
-import { tmpDir } from './helpers/models.js';
-import { ffmpeg, musicLike, sineFile, writeMusicWav } from './helpers/signals.js';
-import { readWav } from './helpers/wav.js';
+import { tmpDir } from '../dev/models.js';
+import { ffmpeg, musicLike, sineFile, writeMusicWav } from '../dev/signals.js';
+import { readWav } from '../dev/wav.js';
 
 async function decodeAll(file: string, sampleRate = 44100) {
   const parts: Float32Array[] = [];

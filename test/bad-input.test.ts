@@ -5,8 +5,8 @@ import {
   EmptyInputError, InvalidRequestError, NoAudioSamplesError, NotAudioError, TooLongError, TruncatedAudioError,
 } from '../layers/core/errors.js';
 import { separateFile } from '../layers/engine/separate-file.js';
-import { tmpDir, writeGainModel } from './helpers/models.js';
-import { ffmpeg, writeMusicWav } from './helpers/signals.js';
+import { tmpDir, writeGainModel } from '../dev/models.js';
+import { ffmpeg, writeMusicWav } from '../dev/signals.js';
 
 const dir = tmpDir('bad-input');
 const model = writeGainModel({ gains: { vocals: 1, accompaniment: 1 } });

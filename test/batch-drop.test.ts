@@ -10,8 +10,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Job } from '../layers/jobs/job.js';
 import type { LocalStack } from '../local/stack.js';
 import { keysUnder, localS3Client, startTestStack } from './helpers/local.js';
-import { tmpDir } from './helpers/models.js';
-import { writeMusicWav } from './helpers/signals.js';
+import { tmpDir } from '../dev/models.js';
+import { writeMusicWav } from '../dev/signals.js';
 
 /** The figure; STEMS_BATCH_DROP_FILES runs a smaller or larger drop. */
 const FILES = Number(process.env.STEMS_BATCH_DROP_FILES ?? 500);

@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BundleInputs, bundleInputs, FUNCTIONS } from '../infra/image/bundle.js';
-import { tmpDir } from './helpers/models.js';
+import { tmpDir } from '../dev/models.js';
 
 let inputs: BundleInputs;
 beforeAll(async () => {

@@ -7,9 +7,9 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseCommand } from '../cli/args.js';
 import { outputFolders } from '../cli/output-folders.js';
-import { tmpDir, writeGainModel } from './helpers/models.js';
-import { ffmpeg, musicLike, writeMusicWav } from './helpers/signals.js';
-import { readWav, writeWav } from './helpers/wav.js';
+import { tmpDir, writeGainModel } from '../dev/models.js';
+import { ffmpeg, musicLike, writeMusicWav } from '../dev/signals.js';
+import { readWav, writeWav } from '../dev/wav.js';
 
 const run = promisify(execFile);
 const bin = path.resolve('bin/stem-splitter.js');

@@ -12,8 +12,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { jobRecordFor, s3EventRecord } from './helpers/local.js';
 import { LOCAL_S3_CLIENT_ENV, localS3Client, startLocalS3, type LocalS3 } from '../local/s3-server.js';
-import { tmpDir, writeGainModel } from './helpers/models.js';
-import { writeMusicWav } from './helpers/signals.js';
+import { tmpDir, writeGainModel } from '../dev/models.js';
+import { writeMusicWav } from '../dev/signals.js';
 
 const bucket = 'crash';
 let s3srv: LocalS3;

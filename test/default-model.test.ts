@@ -7,10 +7,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeAudio } from '../layers/audio/decode.js';
 import { separateFile } from '../layers/engine/separate-file.js';
-import { musdbSongs, sharedForTests } from './helpers/reference.js';
-import { tmpDir } from './helpers/models.js';
-import { ffmpeg, writeMusicWav } from './helpers/signals.js';
-import { readWav } from './helpers/wav.js';
+import { musdbSongs } from '../dev/reference.js';
+import { sharedForTests } from './helpers/prerequisites.js';
+import { tmpDir } from '../dev/models.js';
+import { ffmpeg, writeMusicWav } from '../dev/signals.js';
+import { readWav } from '../dev/wav.js';
 
 const dir = tmpDir('default-model');
 const energy = (x: Float32Array) => x.reduce((s, v) => s + v * v, 0);

@@ -11,12 +11,12 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cacheDir } from '../layers/core/env.js';
 import { separateFile } from '../layers/engine/separate-file.js';
-import { tmpDir, writeUvrModel } from './helpers/models.js';
-import { buildReference, mdxArchModelFile, mixtureWav, musdbSongs, runUvrReference, sharedOrSkipReason, type Reference } from './helpers/reference.js';
-import { readWav, sdr } from './helpers/wav.js';
+import { tmpDir, writeUvrModel } from '../dev/models.js';
+import { buildReference, mdxArchModelFile, mixtureWav, musdbSongs, runUvrReference, type Reference } from '../dev/reference.js';
+import { sharedForTests } from './helpers/prerequisites.js';
+import { readWav, sdr } from '../dev/wav.js';
 
-const { dir: shared, reason } = sharedOrSkipReason();
-if (reason) console.warn(reason);
+const shared = sharedForTests();
 
 async function ours(wav: string, model: string, out: string, grid: 'reference' | 'aligned'): Promise<Float32Array[]> {
   const r = await separateFile(wav, out, { model, format: 'wav32f', grid });

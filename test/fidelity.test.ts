@@ -22,9 +22,10 @@ import { separateStream } from '../layers/engine/separator.js';
 import { asMaskModel, type SeparationModel } from '../layers/engine/types.js';
 import { decodeAudio } from '../layers/audio/decode.js';
 import { writeOnnxModel } from '../layers/models/onnx-proto.js';
-import { tmpDir } from './helpers/models.js';
-import { archModelFiles, buildReference, mixtureWav, musdbSongs, runReference, sharedForTests, type Reference } from './helpers/reference.js';
-import { peak, readWav, sdr } from './helpers/wav.js';
+import { tmpDir } from '../dev/models.js';
+import { archModelFiles, buildReference, mixtureWav, musdbSongs, runReference, type Reference } from '../dev/reference.js';
+import { sharedForTests } from './helpers/prerequisites.js';
+import { peak, readWav, sdr } from '../dev/wav.js';
 
 const shared = sharedForTests();
 const N_FFT = 4096;

@@ -16,8 +16,8 @@ import { uploadFile } from '../cli/api-client.js';
 import { bundleFunctions, FUNCTIONS, lambdaNodeMajor } from '../infra/image/bundle.js';
 import { fetchFfmpeg, readRelease, releaseArch } from '../infra/image/fetch-ffmpeg.js';
 import { LOCAL_S3_CLIENT_ENV, localS3Client, startLocalS3, type LocalS3 } from '../local/s3-server.js';
-import { tmpDir, writeGainModel } from './helpers/models.js';
-import { writeMusicWav } from './helpers/signals.js';
+import { tmpDir, writeGainModel } from '../dev/models.js';
+import { writeMusicWav } from '../dev/signals.js';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, parseConfig } from '../infra/lib/config.js';
 import { StemSplitterStack } from '../infra/lib/stem-splitter-stack.js';
-import { tmpDir } from './helpers/models.js';
+import { tmpDir } from '../dev/models.js';
 
 const config = parseConfig({ allowedOrigins: 'https://stems.example.com', separateMemoryMb: 6144, uploadsExpireDays: 3 });
 

@@ -17,9 +17,9 @@ import { decodeEventKey } from '../layers/storage/s3.js';
 import type { LocalStack } from '../local/stack.js';
 import { FaultProxy } from './helpers/fault-proxy.js';
 import { jobRecordFor, keysUnder, localS3Client, s3EventRecord, startTestStack } from './helpers/local.js';
-import { tmpDir } from './helpers/models.js';
+import { tmpDir } from '../dev/models.js';
 import { ProcessFunction, type Invocation } from './helpers/process-function.js';
-import { writeMusicWav } from './helpers/signals.js';
+import { writeMusicWav } from '../dev/signals.js';
 
 /** Production's 900 s function timeout becomes 4 s (room for a small job on a busy 2-core machine); every other duration follows. */
 const SCALE = 1 / 225;

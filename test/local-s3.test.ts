@@ -2,7 +2,7 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localS3Client, startLocalS3, type LocalS3 } from '../local/s3-server.js';
-import { tmpDir } from './helpers/models.js';
+import { tmpDir } from '../dev/models.js';
 
 let s3srv: LocalS3;
 let s3: S3Client;

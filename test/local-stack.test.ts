@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJob, download, getStatus, unzip, uploadFile, waitForJob } from '../cli/api-client.js';
 import type { LocalStack } from '../local/stack.js';
 import { jobRecordFor, keysUnder, localS3Client, startTestStack } from './helpers/local.js';
-import { tmpDir } from './helpers/models.js';
-import { writeMusicWav } from './helpers/signals.js';
-import { readWav } from './helpers/wav.js';
+import { tmpDir } from '../dev/models.js';
+import { writeMusicWav } from '../dev/signals.js';
+import { readWav } from '../dev/wav.js';
 
 const run = promisify(execFile);
 let stack: LocalStack;

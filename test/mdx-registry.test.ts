@@ -14,7 +14,7 @@ import { fetchEntry } from '../layers/models/fetch.js';
 import { parseManifest } from '../layers/models/manifest.js';
 import { readUvrTable } from '../layers/models/mdx-params.js';
 import { readRegistry } from '../layers/models/registry.js';
-import { tmpDir, writeUvrModel } from './helpers/models.js';
+import { tmpDir, writeUvrModel } from '../dev/models.js';
 
 const manifestOf = (file: string) => JSON.parse(readFileSync(new URL(`../models/manifests/${file}`, import.meta.url), 'utf8'));
 const mdxEntries = readRegistry().models.filter((e) => e.manifest && manifestOf(e.manifest).family === 'mdx');

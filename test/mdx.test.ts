@@ -13,8 +13,8 @@ import { separateFile } from '../layers/engine/separate-file.js';
 import type { SpectrogramChunkModel } from '../layers/engine/types.js';
 import type { ModelManifest } from '../layers/models/manifest.js';
 import { manifestForOnnxFile, readUvrTable, reconcileWithTable, stemNames, uvrHash } from '../layers/models/mdx-params.js';
-import { tmpDir, writeUvrModel } from './helpers/models.js';
-import { readWav, sdr, writeWav } from './helpers/wav.js';
+import { tmpDir, writeUvrModel } from '../dev/models.js';
+import { readWav, sdr, writeWav } from '../dev/wav.js';
 
 const SR = 44100;
 

@@ -11,8 +11,8 @@ import { createJob, uploadFile, waitForJob } from '../cli/api-client.js';
 import { CloudWatchBackend, cloudWatchQueries, parseMetricQuery } from '../layers/observability/metrics-query.js';
 import type { LocalStack } from '../local/stack.js';
 import { startTestStack } from './helpers/local.js';
-import { tmpDir } from './helpers/models.js';
-import { writeMusicWav } from './helpers/signals.js';
+import { tmpDir } from '../dev/models.js';
+import { writeMusicWav } from '../dev/signals.js';
 
 const UNITS = new Set(['Seconds', 'Microseconds', 'Milliseconds', 'Bytes', 'Kilobytes', 'Megabytes', 'Gigabytes', 'Terabytes', 'Bits',
   'Kilobits', 'Megabits', 'Gigabits', 'Terabits', 'Percent', 'Count', 'Bytes/Second', 'Kilobytes/Second', 'Megabytes/Second',

@@ -3,8 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ENV } from '../layers/core/env.js';
 import { validateOptions } from '../layers/jobs/validate.js';
 import { availableModels } from '../local/page-config.js';
-import { tmpDir } from './helpers/models.js';
-import { sharedOrSkipReason } from './helpers/reference.js';
+import { tmpDir } from '../dev/models.js';
+import { sharedOrSkipReason } from '../dev/reference.js';
 
 const saved = process.env[ENV.sharedDir];
 afterEach(() => {

@@ -11,7 +11,7 @@ import { fetchEntry } from '../layers/models/fetch.js';
 import { parseManifest } from '../layers/models/manifest.js';
 import { readOnnxContract } from '../layers/models/onnx-proto.js';
 import { locateModel, readRegistry } from '../layers/models/registry.js';
-import { tmpDir, writeGainModel } from './helpers/models.js';
+import { tmpDir, writeGainModel } from '../dev/models.js';
 
 const valid = JSON.parse(readFileSync(new URL('../models/manifests/spleeter-2stems.json', import.meta.url), 'utf8'));
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { tmpDir } from './helpers/models.js';
+import { tmpDir } from '../dev/models.js';
 
 const run = promisify(execFile);
 const quietEnv: NodeJS.ProcessEnv = { ...process.env, npm_config_update_notifier: 'false' };

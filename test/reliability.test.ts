@@ -14,9 +14,9 @@ import { DEFAULT_RETRY_POLICY } from '../layers/jobs/retry-policy.js';
 import type { LocalStack } from '../local/stack.js';
 import { FaultProxy } from './helpers/fault-proxy.js';
 import { jobRecordFor, keysUnder, localS3Client, s3EventRecord, startTestStack } from './helpers/local.js';
-import { tmpDir } from './helpers/models.js';
-import { ffmpeg, sineFile, writeMusicWav } from './helpers/signals.js';
-import { writeWav } from './helpers/wav.js';
+import { tmpDir } from '../dev/models.js';
+import { ffmpeg, sineFile, writeMusicWav } from '../dev/signals.js';
+import { writeWav } from '../dev/wav.js';
 
 const dir = tmpDir('reliability');
 const random = (n: number, seed = 3) => Buffer.from(Array.from({ length: n }, (_, i) => ((i + seed) * 2654435761) % 256));

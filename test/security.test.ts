@@ -26,10 +26,10 @@ import { checkOutputPlan, planOutput } from '../layers/engine/output-plan.js';
 import { cloudWatchQueries, MAX_QUERIES, parseMetricQuery } from '../layers/observability/metrics-query.js';
 import { EmfFileBackend } from '../local/emf-store.js';
 import { METRICS } from '../layers/observability/metrics.js';
-import { readWav } from './helpers/wav.js';
+import { readWav } from '../dev/wav.js';
 import { separateFile } from '../layers/engine/separate-file.js';
-import { tmpDir, writeGainModel } from './helpers/models.js';
-import { ffmpeg, sineFile, writeMusicWav } from './helpers/signals.js';
+import { tmpDir, writeGainModel } from '../dev/models.js';
+import { ffmpeg, sineFile, writeMusicWav } from '../dev/signals.js';
 
 const dir = tmpDir('security');
 const model = writeGainModel({ gains: { vocals: 1, accompaniment: 1 } });

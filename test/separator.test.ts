@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { loadModel } from '../layers/engine/load-model.js';
 import { separateStream, type FrameGrid } from '../layers/engine/separator.js';
 import { asMaskModel, type EngineModel } from '../layers/engine/types.js';
-import { writeGainModel } from './helpers/models.js';
-import { musicLike } from './helpers/signals.js';
+import { writeGainModel } from '../dev/models.js';
+import { musicLike } from '../dev/signals.js';
 
 async function* chunked(x: Float32Array, sizes: number[]): AsyncGenerator<Float32Array> {
   let i = 0;

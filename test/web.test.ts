@@ -13,10 +13,10 @@ import { decodeAudio } from '../layers/audio/decode.js';
 import type { LocalStack } from '../local/stack.js';
 import { availableModels, pageConfig } from '../local/page-config.js';
 import { startTestStack } from './helpers/local.js';
-import { tmpDir } from './helpers/models.js';
+import { tmpDir } from '../dev/models.js';
 import { hasPrerequisite } from './helpers/prerequisites.js';
-import { ffmpeg as ffmpegFile, musicLike, writeMusicWav } from './helpers/signals.js';
-import { writeWav } from './helpers/wav.js';
+import { ffmpeg as ffmpegFile, musicLike, writeMusicWav } from '../dev/signals.js';
+import { writeWav } from '../dev/wav.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const shots = path.resolve('test-artifacts', 'web');

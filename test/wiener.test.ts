@@ -11,8 +11,8 @@ import { separateStream, type SeparatorOptions } from '../layers/engine/separato
 import { asMaskModel, type SeparationModel } from '../layers/engine/types.js';
 import { WienerFilter, type WienerSettings } from '../layers/engine/wiener.js';
 import { parseManifest } from '../layers/models/manifest.js';
-import { writeGainModel } from './helpers/models.js';
-import { musicLike } from './helpers/signals.js';
+import { writeGainModel } from '../dev/models.js';
+import { musicLike } from '../dev/signals.js';
 
 const dir = path.join(import.meta.dirname, 'fixtures', 'wiener');
 const meta = JSON.parse(readFileSync(path.join(dir, 'inputs.json'), 'utf8')) as { frames: number; bins: number[]; stems: string[] };

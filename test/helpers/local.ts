@@ -8,7 +8,7 @@ import { encodeEventKey } from '../../layers/storage/s3.js';
 import path from 'node:path';
 import { localS3Client as localS3ClientFor } from '../../local/s3-server.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.js';
-import { tmpDir, writeGainModel } from './models.js';
+import { tmpDir, writeGainModel } from '../../dev/models.js';
 
 export async function startTestStack(opts: Pick<LocalStackOptions, 'concurrency' | 'site' | 'env' | 'policy' | 'duplicateRate' | 'separate'> = {}): Promise<LocalStack> {
   const models = tmpDir('models');

@@ -1,7 +1,7 @@
 /** Deterministic test signals, and ffmpeg-made files in the formats users upload. */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { ffmpegBinary } from '../../layers/audio/ffmpeg.js';
+import { ffmpegBinary } from '../layers/audio/ffmpeg.js';
 import { writeWav } from './wav.js';
 
 /** Interleaved stereo: a chord plus seeded noise, different per channel. */

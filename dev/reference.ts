@@ -6,10 +6,9 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ffmpegBinary } from '../../layers/audio/ffmpeg.js';
-import { cacheDir } from '../../layers/core/env.js';
-import { sharedDir, unpackSharedModel } from '../../local/shared-models.js';
-import { hasPrerequisite } from './prerequisites.js';
+import { ffmpegBinary } from '../layers/audio/ffmpeg.js';
+import { cacheDir } from '../layers/core/env.js';
+import { sharedDir, unpackSharedModel } from '../local/shared-models.js';
 
 const exec = promisify(execFile);
 
@@ -25,11 +24,6 @@ export function sharedOrSkipReason(): { dir?: string; reason?: string } {
   return { dir };
 }
 
-/** The shared folder for a test file: skipped without it locally, a failure under CI=true. */
-export function sharedForTests(): string | undefined {
-  const { dir, reason } = sharedOrSkipReason();
-  return hasPrerequisite(dir !== undefined, reason ?? '') ? dir : undefined;
-}
 
 export interface Reference { bin: string; shim: string; libDir: string }
 
@@ -38,7 +32,7 @@ export function buildReference(shared: string): Reference {
   const bin = path.join(out, 'sherpa_separate');
   if (!existsSync(bin)) execFileSync('bash', [path.join(shared, 'tools', 'sherpa-reference', 'build.sh'), out], { stdio: 'ignore' });
   const shim = path.join(out, 'capture-model-input.so');
-  const src = new URL('../reference/capture-model-input.c', import.meta.url).pathname;
+  const src = new URL('./reference-probe/capture-model-input.c', import.meta.url).pathname;
   if (!existsSync(shim)) execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', shim, src, '-ldl']);
   return { bin, shim, libDir: path.join(out, 'lib') };
 }
