@@ -2,19 +2,27 @@ import type { StftSettings } from './stft.js';
 
 export type HighBandPolicy = 'zero' | 'residual';
 
+/** What every model of every family says about itself. */
+export interface ModelIdentity {
+  readonly id: string;
+  readonly family: string;
+  /** Mask models: one per estimate; chunk models: [primary, secondary]. */
+  readonly stems: readonly string[];
+  readonly sampleRate: number;
+  readonly stft: StftSettings;
+  /**
+   * Frequency bins fed to the model. Mask models: the band above follows the high-band policy;
+   * chunk models (dim_f): the band above comes back as zero.
+   */
+  readonly bins: number;
+}
+
 /**
  * What the engine needs from a model of any family: its STFT grid and a function that turns one
  * split of magnitudes into one mask per stem. The engine owns STFT, masking, iSTFT and
  * streaming; a family module owns only the network call and its mask rule.
  */
-export interface SeparationModel {
-  readonly id: string;
-  readonly family: string;
-  readonly stems: readonly string[];
-  readonly sampleRate: number;
-  readonly stft: StftSettings;
-  /** Frequency bins fed to the model (the band above is handled by the high-band policy). */
-  readonly bins: number;
+export interface SeparationModel extends ModelIdentity {
   readonly framesPerSplit: number;
   readonly highBand: HighBandPolicy;
   /** Stem that receives what the others do not claim (e.g. accompaniment, other). */
@@ -36,16 +44,8 @@ export interface SeparationModel {
  * STFT of each segment, inverse STFT, overlap-add of segments; the secondary stem is the input
  * minus compensate x primary.
  */
-export interface SpectrogramChunkModel {
+export interface SpectrogramChunkModel extends ModelIdentity {
   readonly kind: 'spectrogram-chunks';
-  readonly id: string;
-  readonly family: string;
-  /** [primary, secondary]. */
-  readonly stems: readonly string[];
-  readonly sampleRate: number;
-  readonly stft: StftSettings;
-  /** Frequency bins fed to the model (dim_f); the band above comes back as zero. */
-  readonly bins: number;
   /** Frames per segment (dim_t). */
   readonly framesPerSegment: number;
   /** The secondary stem is input - compensate x primary (UVR's volume compensation). */
