@@ -5,8 +5,6 @@
  * small UVR-shaped files.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../layers/engine/load-model.js';
@@ -15,6 +13,7 @@ import { parseManifest } from '../layers/models/manifest.js';
 import { readUvrTable } from '../layers/models/mdx-params.js';
 import { readRegistry } from '../layers/models/registry.js';
 import { tmpDir, writeUvrModel } from '../dev/models.js';
+import { type FileServer, serveFiles } from './helpers/file-server.js';
 
 const manifestOf = (file: string) => JSON.parse(readFileSync(new URL(`../models/manifests/${file}`, import.meta.url), 'utf8'));
 const mdxEntries = readRegistry().models.filter((e) => e.manifest && manifestOf(e.manifest).family === 'mdx');
@@ -42,22 +41,15 @@ describe('registry: public UVR MDX-Net files', () => {
 });
 
 describe('models:fetch for mdx entries (local server)', () => {
-  let server: http.Server;
+  let server: FileServer;
   let base: string;
   const served: Record<string, string> = {};
   beforeAll(async () => {
     served['good.onnx'] = writeUvrModel({ dimF: 160, dimT: 32 });
     served['sherpa.onnx'] = writeUvrModel({ dimF: 160, dimT: 32, metadata: { nFft: 320, hop: 120 } });
     served['wrong-shape.onnx'] = writeUvrModel({ dimF: 128, dimT: 32 });
-    server = http.createServer((req, res) => {
-      const file = served[path.basename(req.url ?? '')];
-      if (!file) { res.writeHead(404); res.end(); return; }
-      const body = readFileSync(file);
-      res.writeHead(200, { 'content-length': String(body.length) });
-      res.end(body);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await serveFiles((name) => served[name]);
+    base = server.base;
   });
   afterAll(() => server.close());
 
@@ -94,17 +86,17 @@ describe('models:fetch for mdx entries (local server)', () => {
 describe('time guard per model', () => {
   it('projects a heavy model\'s job from its own measured speed, not the global factor', async () => {
     const { projectJob, checkLimits } = await import('../layers/jobs/limits.js');
-    const { modelRealtimePerCore } = await import('../layers/models/registry.js');
+    const { readModelManifest } = await import('../layers/models/registry.js');
     const source = { durationSeconds: 240, bytes: 4e6 } as Parameters<typeof projectJob>[0];
     const global = { jobOverheadSeconds: 10, minRealTimeFactor: 4, modelMb: 44 };
     expect(projectJob(source, global).seconds).toBe(70);
-    const speed = modelRealtimePerCore('mdx-arch');
+    const speed = (await readModelManifest('mdx-arch')).realtimePerCore;
     expect(speed).toBeGreaterThan(0);
     const mdx = projectJob(source, { ...global, realtimePerCore: speed, cores: 2 });
     expect(mdx.seconds).toBeCloseTo(10 + 240 / (speed! * 2));
     // a 4-minute song fits 15 minutes with the global factor; with mdx-arch's speed it depends on it, not on the global one
     expect(() => checkLimits(source, { ...global, realtimePerCore: speed, cores: 2, remainingMs: (mdx.seconds - 1) * 1000 }, 'song.mp3')).toThrow(/would need about \d+ s/);
     expect(() => checkLimits(source, { ...global, realtimePerCore: speed, cores: 2, remainingMs: (mdx.seconds + 1) * 1000 }, 'song.mp3')).not.toThrow();
-    for (const e of mdxEntries) expect(modelRealtimePerCore(e.id) ?? manifestOf(e.manifest!).realtimePerCore).toBeGreaterThan(0);
+    for (const e of mdxEntries) expect(manifestOf(e.manifest!).realtimePerCore).toBeGreaterThan(0);
   });
 });

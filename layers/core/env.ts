@@ -142,6 +142,8 @@ export interface ServiceConfig {
   functionMemoryMb: number | undefined;
   /** True in a Lambda sandbox (one invocation at a time owns /tmp). */
   inLambda: boolean;
+  /** Least time between two progress writes of one stage to a job record. */
+  progressIntervalMs: number;
   jobOverheadSeconds: number;
 }
 
@@ -157,6 +159,7 @@ export function serviceConfig(env: Env = process.env): ServiceConfig {
     minRealTimeFactor: readPositiveNumber(ENV.minRealTimeFactor, 4, env),
     functionMemoryMb: readOptional(ENV.functionMemoryMb, env) === undefined ? undefined : readPositiveNumber(ENV.functionMemoryMb, 0, env),
     inLambda: readOptional(ENV.functionName, env) !== undefined,
+    progressIntervalMs: readPositiveNumber(ENV.progressIntervalMs, 2000, env),
     jobOverheadSeconds: readPositiveNumber(ENV.jobOverheadSeconds, 10, env),
   };
 }

@@ -11,6 +11,7 @@ import { DEFAULT_FORMAT, OUTPUT_FORMATS, StemEncoder, type OutputFormat } from '
 import { probeAudio, type SourceInfo } from '../audio/probe.js';
 import { maxDurationSeconds, mediaLimits, type MediaLimits } from '../core/env.js';
 import { InvalidRequestError, TooLongError } from '../core/errors.js';
+import type { ModelManifest } from '../models/manifest.js';
 import { defaultModelId, readModelManifest } from '../models/registry.js';
 import { loadModel } from './load-model.js';
 import { checkOutputPlan, checkSourceRate, outputRate as chooseOutputRate, planOutput, type OutputPlan, type SampleRatePolicy } from './output-plan.js';
@@ -43,7 +44,7 @@ export interface SeparateFileOptions {
   /** Rate caps and the per-job output cap; default: from the environment (mediaLimits). */
   limits?: MediaLimits;
   /** Called with the probed source and the output plan before the model loads: throw to refuse the job up front. */
-  guard?: (source: SourceInfo, plan: OutputPlan) => void;
+  guard?: (source: SourceInfo, plan: OutputPlan, manifest: ModelManifest) => void;
   onProgress?: ProgressCallback;
 }
 
@@ -101,7 +102,7 @@ export async function separateFile(input: string, outDir: string, opts: Separate
   let succeeded = false;
   const loaded = await (async () => {
     await checkOutputPlan(plan, { maxOutputBytes: limits.maxOutputBytes, dir: outDir, name });
-    opts.guard?.(source, plan);
+    opts.guard?.(source, plan, manifest);
     const t1 = performance.now();
     const { model, resolved } = await loadModel(opts.model, opts.threads);
     const t2 = performance.now();

@@ -9,15 +9,10 @@ import { ConflictError, type JobStore, type Versioned } from '../storage/job-sto
 import { deletePrefix } from '../storage/results.js';
 import { KEYS } from '../storage/s3.js';
 import type { JobError } from '../contracts/api.js';
-import type { Job } from './job.js';
+import { type Job, leaseHeld } from './job.js';
 import type { JobLogger, Outcome } from './process-upload.js';
 
 interface EndDeps { s3: S3Client; jobs: JobStore; logger?: JobLogger }
-
-/** A lease that ran out with the job still `processing`: its worker stopped without recording anything. */
-export function leaseExpired(job: Job, now = Date.now()): boolean {
-  return job.state === 'processing' && job.leaseUntil !== undefined && Date.parse(job.leaseUntil) <= now;
-}
 
 /** What the last attempt left behind, in words. */
 export function lastErrorOf(job: Job): JobError {
@@ -40,7 +35,7 @@ export async function endExhaustedJob(found: Versioned<Job>, bucket: string, dep
   for (let current = found; ;) {
     const job = current.value;
     if (job.state === 'done' || job.state === 'failed') return { jobId: job.id, outcome: 'skipped', reason: `already ${job.state}` };
-    if (job.state === 'processing' && !leaseExpired(job)) {
+    if (leaseHeld(job)) {
       throw new LeaseHeldError(`job ${job.id} is leased by a worker until ${job.leaseUntil}; end it after that`);
     }
     const error = exhaustedError(job);

@@ -10,8 +10,8 @@ import type { ServiceConfig } from '../core/env.js';
 import { JobNotFoundError } from '../core/errors.js';
 import type { JobStore } from '../storage/job-store.js';
 import type { JobStatusResponse } from '../contracts/api.js';
-import { exhaustedError, lastErrorOf, leaseExpired } from './exhausted.js';
-import { JOB_ID_PATTERN } from './job.js';
+import { exhaustedError, lastErrorOf } from './exhausted.js';
+import { JOB_ID_PATTERN, leaseExpired } from './job.js';
 import { isLastAttempt, type RetryPolicy } from './retry-policy.js';
 
 export type JobStatus = JobStatusResponse;

@@ -30,3 +30,13 @@ export interface Job {
 
 /** Job ids: 128 random bits, URL-safe. */
 export const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
+
+/** A live lease: a worker that may still be running owns the job. */
+export function leaseHeld(job: Job, now = Date.now()): boolean {
+  return job.state === 'processing' && job.leaseUntil !== undefined && Date.parse(job.leaseUntil) > now;
+}
+
+/** A lease that ran out with the job still `processing`: its worker stopped without recording anything. */
+export function leaseExpired(job: Job, now = Date.now()): boolean {
+  return job.state === 'processing' && job.leaseUntil !== undefined && Date.parse(job.leaseUntil) <= now;
+}

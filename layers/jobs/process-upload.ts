@@ -15,20 +15,20 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OUTPUT_FORMATS } from '../audio/encode.js';
-import { ENV, readPositiveNumber, threadCount, type ServiceConfig } from '../core/env.js';
+import { threadCount, type ServiceConfig } from '../core/env.js';
 import { asStemSplitterError, clientMessage, LeaseHeldError, logDetail, StemSplitterError } from '../core/errors.js';
 import { separateFile, type SeparationResult, type SeparationTimings } from '../engine/separate-file.js';
 import type { ProgressStage } from '../engine/types.js';
 import { ConflictError, type JobStore, type Versioned } from '../storage/job-store.js';
 import { deletePrefix, putStems, putZip } from '../storage/results.js';
 import { KEYS } from '../storage/s3.js';
-import { JOB_ID_PATTERN, type Job, type JobOptions } from './job.js';
+import { JOB_ID_PATTERN, leaseHeld, type Job, type JobOptions } from './job.js';
 import { endExhaustedJob } from './exhausted.js';
 import { checkLimits, type RuntimeLimits } from './limits.js';
 import { isLastAttempt, leaseUntil, type RetryPolicy } from './retry-policy.js';
 import { validateOptions } from './validate.js';
 import { createWorkDir, removeWorkDir } from './work-dirs.js';
-import { modelRealtimePerCore, modelSizeMb } from '../models/registry.js';
+import { modelSizeMb } from '../models/registry.js';
 
 export interface UploadedObject {
   bucket: string;
@@ -153,18 +153,12 @@ async function claim(found: Versioned<Job>, obj: UploadedObject, deps: Deps): Pr
   }
 }
 
-/** A live lease: a worker that may still be running owns the job. */
-export function leaseHeld(job: Job, now = Date.now()): boolean {
-  return job.state === 'processing' && job.leaseUntil !== undefined && Date.parse(job.leaseUntil) > now;
-}
-
 async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps, delivery: Delivery): Promise<Outcome> {
   let current = claimed;
   const id = current.value.id;
   const t0 = performance.now();
   const work = await createWorkDir(id);
   let lastWrite = 0;
-  const progressIntervalMs = readPositiveNumber(ENV.progressIntervalMs, 2000);
   let lastStage: ProgressStage | undefined;
   let writing: Promise<void> = Promise.resolve();
   /** Writes go one after another, each on the version the previous one produced. */
@@ -181,7 +175,7 @@ async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps, del
   };
   const onProgress = (stage: ProgressStage, fraction: number) => {
     const now = Date.now();
-    if (stage === lastStage && now - lastWrite < progressIntervalMs) return;
+    if (stage === lastStage && now - lastWrite < deps.config.progressIntervalMs) return;
     lastStage = stage;
     lastWrite = now;
     void update({ progress: { stage, fraction } }, true).catch(() => {}); // a lost claim surfaces at the next write
@@ -202,8 +196,8 @@ async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps, del
       model: options.model, stems: options.stems.length ? options.stems : undefined, format: options.format,
       sampleRate: options.sampleRate, quality: options.quality, iterations: options.iterations, maxDurationSeconds: deps.config.maxDurationSeconds, name: current.value.upload.filename,
       onProgress,
-      guard: deps.limits && ((source) => checkLimits(source, {
-        ...deps.limits!(), modelMb: modelSizeMb(options.model), realtimePerCore: modelRealtimePerCore(options.model), cores: threadCount(),
+      guard: deps.limits && ((source, _plan, manifest) => checkLimits(source, {
+        ...deps.limits!(), modelMb: modelSizeMb(options.model), realtimePerCore: manifest.realtimePerCore, cores: threadCount(),
       }, current.value.upload.filename)),
     });
     await writing;

@@ -148,17 +148,6 @@ export async function readModelManifest(idOrPath: string): Promise<ModelManifest
   return readManifest(locateModel(idOrPath));
 }
 
-/** A model's measured speed from its manifest (audio seconds per second per core), if recorded. */
-export function modelRealtimePerCore(idOrPath: string): number | undefined {
-  try {
-    if (isOnnxPath(idOrPath)) return undefined;
-    const raw = JSON.parse(readFileSync(path.join(locateModel(idOrPath), 'model.json'), 'utf8')) as { realtimePerCore?: unknown };
-    return typeof raw.realtimePerCore === 'number' && raw.realtimePerCore > 0 ? raw.realtimePerCore : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Total size of a model's files in MB (for memory projections); 0 when it cannot be told. */
 export function modelSizeMb(idOrPath: string): number {
   try {
