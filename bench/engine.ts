@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { cacheDir } from '../layers/core/env.js';
-import { archModelFiles, buildReference, mixtureWav, musdbSongs, runReference, sharedOrSkipReason } from '../dev/reference.js';
+import { archModelFiles, benchInputs, buildReference, runReference, sharedOrSkipReason } from '../dev/reference.js';
 
 const exec = promisify(execFile);
 const threads = Number(process.argv[process.argv.indexOf('--threads') + 1]) || os.availableParallelism();
@@ -23,9 +23,7 @@ if (!shared) {
   process.exit(1);
 }
 const work = path.join(cacheDir(), 'bench-engine');
-const songs = musdbSongs(shared);
-const three = await mixtureWav(songs.slice(0, 27), path.join(work, 'three-minutes.wav'));
-const ten = await mixtureWav(Array.from({ length: 89 }, (_, i) => songs[i % songs.length]), path.join(work, 'ten-minutes.wav'));
+const { three, ten } = await benchInputs(shared, work);
 
 interface Ours { wallMs: number; timings: Record<string, number>; audioSeconds: number; maxRssMb: number; wienerIterations: number }
 async function ours(input: string, out: string, model = 'spleeter-2stems-arch', grid = 'reference', quality = 'fast'): Promise<Ours & { processWallMs: number }> {

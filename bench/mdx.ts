@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { cacheDir } from '../layers/core/env.js';
-import { buildReference, mdxArchModelFile, mixtureWav, musdbSongs, runUvrReference, sharedOrSkipReason } from '../dev/reference.js';
+import { benchInputs, buildReference, mdxArchModelFile, mixtureWav, musdbSongs, runUvrReference, sharedOrSkipReason } from '../dev/reference.js';
 
 const exec = promisify(execFile);
 const threads = Number(process.argv[process.argv.indexOf('--threads') + 1]) || os.availableParallelism();
@@ -22,9 +22,7 @@ if (!shared) {
   process.exit(1);
 }
 const work = path.join(cacheDir(), 'bench-engine');
-const songs = musdbSongs(shared);
-const three = await mixtureWav(songs.slice(0, 27), path.join(work, 'three-minutes.wav'));
-const ten = await mixtureWav(Array.from({ length: 89 }, (_, i) => songs[i % songs.length]), path.join(work, 'ten-minutes.wav'));
+const { three, ten } = await benchInputs(shared, work);
 
 interface Ours { wallMs: number; processWallMs: number; timings: Record<string, number>; audioSeconds: number; maxRssMb: number }
 async function ours(input: string, out: string, grid: 'reference' | 'aligned'): Promise<Ours> {
@@ -37,7 +35,7 @@ async function ours(input: string, out: string, grid: 'reference' | 'aligned'): 
 const ref = buildReference(shared);
 const model = mdxArchModelFile(shared);
 // warm the page cache for the model file and the input, so neither side pays the first read
-await ours(await mixtureWav([songs[0]], path.join(work, 'warm.wav')), path.join(work, 'warm'), 'reference');
+await ours(await mixtureWav([musdbSongs(shared)[0]], path.join(work, 'warm.wav')), path.join(work, 'warm'), 'reference');
 
 const r = await runUvrReference(ref, model, three, path.join(work, 'ref-uvr'), { threads });
 const o3 = await ours(three, path.join(work, 'mdx-ours3'), 'reference');

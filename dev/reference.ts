@@ -106,3 +106,12 @@ export async function archModelFiles(): Promise<{ vocals: string; accompaniment:
   const dir = await unpackSharedModel('models/spleeter-2stems-arch/unpack.sh', 'spleeter-2stems-arch');
   return { vocals: path.join(dir, 'vocals.onnx'), accompaniment: path.join(dir, 'accompaniment.onnx') };
 }
+
+/** The engine benchmarks' inputs: MUSDB test clips joined into ~3 and ~10 minutes (made once, in `work`). */
+export async function benchInputs(shared: string, work: string): Promise<{ three: string; ten: string }> {
+  const songs = musdbSongs(shared);
+  return {
+    three: await mixtureWav(songs.slice(0, 27), path.join(work, 'three-minutes.wav')),
+    ten: await mixtureWav(Array.from({ length: 89 }, (_, i) => songs[i % songs.length]), path.join(work, 'ten-minutes.wav')),
+  };
+}
