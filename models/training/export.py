@@ -1,17 +1,31 @@
 #!/usr/bin/env python3
 """Export a trained checkpoint to ONNX in the engine's contract and write its model.json.
 
-  export.py [--checkpoint best.pt] [--out models/default]
+  export.py [--checkpoint best.pt|best.npz] [--out models/default]
+A .npz checkpoint (train.py writes one beside best.pt) loads with any torch version, so a model
+trained on the GPU machine's newer torch exports here.
 """
 import argparse
 import hashlib
 import json
 import os
 
+import numpy as np
 import onnx
 import torch
 
 from model import STEMS, SpleeterContract, StemUNet
+
+
+def load_checkpoint(path):
+    if not path.endswith('.npz'):
+        return torch.load(path, map_location='cpu')
+    parts = [np.load(path)]
+    while os.path.exists(f'{path[:-4]}.{len(parts)}.npz'):  # train.py splits large checkpoints
+        parts.append(np.load(f'{path[:-4]}.{len(parts)}.npz'))
+    state = json.loads(bytes(parts[0]['__state__']).decode())
+    weights = {k: torch.from_numpy(z[k]) for z in parts for k in z.files if k != '__state__'}
+    return {'model': weights, 'state': state}
 
 
 def main():
@@ -21,8 +35,8 @@ def main():
     p.add_argument('--out', default=os.path.join(here, '..', 'default'))
     p.add_argument('--id', default='default')
     a = p.parse_args()
-    ck = torch.load(a.checkpoint, map_location='cpu')
-    net = StemUNet()
+    ck = load_checkpoint(a.checkpoint)
+    net = StemUNet(channels=tuple(ck['state'].get('config', {}).get('channels', (16, 32, 64, 128, 160))))
     net.load_state_dict(ck['model'])
     wrapper = SpleeterContract(net).eval()
     os.makedirs(a.out, exist_ok=True)
@@ -41,6 +55,8 @@ def main():
         e.key, e.value = k, v
     onnx.save(m, path)
     sha = hashlib.sha256(open(path, 'rb').read()).hexdigest()
+    manifest_path = os.path.join(a.out, 'model.json')
+    previous = json.load(open(manifest_path)) if os.path.exists(manifest_path) else {}
     manifest = {
         'id': a.id, 'family': 'spleeter',
         'description': 'Embedded 4-stem model: spectrogram U-Net with a recurrent bottleneck, trained on MUSDB18 (7-second previews)',
@@ -48,10 +64,12 @@ def main():
         'files': [{'path': 'model.onnx', 'sha256': sha, 'input': 'x', 'outputs': {s: f'y_{s}' for s in STEMS}}],
         'sampleRate': 44100, 'stft': {'nFft': 4096, 'hop': 1024, 'window': 'hann-periodic', 'center': False},
         'bins': 1024, 'framesPerSplit': 512, 'highBand': 'residual',
+        # the Wiener defaults were measured for a model: kept across re-exports, re-measure them
+        **({'wiener': previous['wiener']} if 'wiener' in previous else {}),
         'licence': 'Trained on MUSDB18 (non-commercial research and evaluation only); weights inherit that restriction',
         'source': 'models/training (prepare.py, train.py, export.py)',
     }
-    with open(os.path.join(a.out, 'model.json'), 'w') as f:
+    with open(manifest_path, 'w') as f:
         json.dump(manifest, f, indent=2)
     print(path, os.path.getsize(path), 'bytes; validation history:', history[-1] if history else 'none')
 

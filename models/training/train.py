@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """Train the default 4-stem model on musdb18-7/train (prepare.py's cache), resumable.
 
-Random remixing across songs (gain, channel swap, polarity, dropped stems), L1 on magnitudes,
-checkpoints chosen by validation SDR (median over held-out train songs, not the test set), with
-the engine's Wiener-style ratio masks at evaluation.
+Random remixing across songs (gain, channel swap, polarity, dropped stems; optionally MIR-1K
+vocals in place of the vocal stem), L1 on magnitudes plus optionally L1 on the complex estimate the
+engine forms (ratio masks times the mixture STFT), checkpoints chosen by validation SDR (median
+over held-out train songs, not the test set), with the engine's ratio masks at evaluation.
+The songs live on the training device and batches are cut there, so a GPU is never starved.
 
   train.py --minutes 7 [--device cuda] [--resume] [--data DIR] [--out DIR]
+           [--extra-vocals DIR --extra-vocals-p 0.25] [--complex-loss 1] [--channels 16,32,64,128,160]
 Runs on CPU for a short check (--minutes 1 --batch 2) and on the GPU machine for real.
 """
 import argparse
 import glob
+import json
 import math
 import os
 import random
@@ -30,6 +34,21 @@ def load(data_dir):
     return [(os.path.basename(f)[:-4], np.load(f)) for f in files]
 
 
+def to_device(songs, device):
+    """float16 stems kept on the device: a batch is cut there, no host-to-device copy per step."""
+    return [(name, torch.from_numpy(arr).to(device)) for name, arr in songs]
+
+
+def load_extra_vocals(extra_dir, device):
+    """Mono float16 vocal clips at 44.1 kHz (unpack_pack.py's vocals-extra/), or none."""
+    if not extra_dir:
+        return []
+    files = sorted(glob.glob(os.path.join(extra_dir, '*.npy')))
+    if not files:
+        raise SystemExit(f'no extra vocals in {extra_dir}')
+    return [torch.from_numpy(np.load(f)).to(device) for f in files]
+
+
 def split_songs(songs, n_val, seed=1234):
     idx = list(range(len(songs)))
     random.Random(seed).shuffle(idx)
@@ -44,21 +63,37 @@ def stft_mag(x, window):
     return spec[:, :BINS].reshape(*shape, BINS, spec.shape[-1])
 
 
-def random_batch(songs, batch, frames, device, gen):
+def random_batch(songs, batch, frames, device, gen, extra_vocals=(), extra_p=0.0):
     length = (frames - 1) * HOP + N_FFT
-    out = np.zeros((batch, len(STEMS), 2, length), dtype=np.float32)
+    out = torch.zeros((batch, len(STEMS), 2, length), dtype=torch.float32, device=device)
     for b in range(batch):
         for s in range(len(STEMS)):
             if gen.random() < 0.1:
                 continue  # a dropped stem: mixtures without vocals, drums, ...
+            gain = gen.uniform(0.25, 1.25) * (-1 if gen.random() < 0.5 else 1)
+            if s == 0 and extra_vocals and gen.random() < extra_p:
+                clip = extra_vocals[gen.randrange(len(extra_vocals))]
+                start = gen.randrange(max(1, clip.shape[-1] - length))
+                seg = clip[start:start + length].float()
+                pan = gen.uniform(0.3, 0.7)  # mono source placed somewhere in the stereo field
+                out[b, s, 0, :seg.shape[-1]] = seg * (gain * 2 * pan)
+                out[b, s, 1, :seg.shape[-1]] = seg * (gain * 2 * (1 - pan))
+                continue
             _, arr = songs[gen.randrange(len(songs))]
             start = gen.randrange(max(1, arr.shape[-1] - length))
-            seg = arr[s, :, start:start + length].astype(np.float32)
-            gain = gen.uniform(0.25, 1.25) * (-1 if gen.random() < 0.5 else 1)
+            seg = arr[s, :, start:start + length].float()
             if gen.random() < 0.5:
-                seg = seg[::-1]
+                seg = seg.flip(0)
             out[b, s, :, :seg.shape[-1]] = seg * gain
-    return torch.from_numpy(out).to(device)
+    return out
+
+
+def ratio_mask_estimate(y, mix_spec):
+    """What the engine computes from the model's magnitudes: ratio masks times the mixture STFT.
+    y [B, S, 2, T, F] magnitudes, mix_spec [B, 2, F, T] complex -> [B, S, 2, F, T] complex."""
+    power = y.transpose(-1, -2) ** 2
+    masks = (power + 1e-10 / y.shape[1]) / (power.sum(1, keepdim=True) + 1e-10)
+    return masks * mix_spec.unsqueeze(1)
 
 
 @torch.no_grad()
@@ -67,7 +102,7 @@ def validate(model, songs, window, device):
     model.eval()
     scores = {s: [] for s in STEMS}
     for _, arr in songs:
-        stems = torch.from_numpy(arr.astype(np.float32)).to(device)  # [S, 2, L]
+        stems = arr.float()  # [S, 2, L]
         mix = stems.sum(0)
         spec = torch.stft(mix, N_FFT, HOP, window=window, center=True, return_complex=True)  # [2, 2049, T]
         t = spec.shape[-1]
@@ -90,6 +125,24 @@ def validate(model, songs, window, device):
     return {s: float(np.median(v)) for s, v in scores.items()}
 
 
+def save_npz(model, state, path, part_bytes=15 << 20):
+    """The weights as plain arrays plus the state as JSON: readable by any torch or numpy version.
+    Split into path, path.1.npz, ... of at most part_bytes each (the device tool returns files of
+    at most 16 MiB)."""
+    arrays = {k: v.detach().float().cpu().numpy() for k, v in model.state_dict().items()}
+    parts, size = [{'__state__': np.frombuffer(json.dumps(state).encode(), dtype=np.uint8)}], 0
+    for k, v in arrays.items():
+        if size + v.nbytes > part_bytes and len(parts[-1]) > 0:
+            parts.append({})
+            size = 0
+        parts[-1][k] = v
+        size += v.nbytes
+    for i, part in enumerate(parts):
+        name = path if i == 0 else f'{path[:-4]}.{i}.npz'
+        np.savez(name + '.tmp.npz', **part)
+        os.replace(name + '.tmp.npz', name)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     p = argparse.ArgumentParser()
@@ -105,17 +158,28 @@ def main():
     p.add_argument('--threads', type=int, default=os.cpu_count())
     p.add_argument('--resume', action='store_true')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--extra-vocals', default='', help="folder of mono 44.1 kHz vocal clips (.npy) that replace the vocal stem with probability --extra-vocals-p")
+    p.add_argument('--extra-vocals-p', type=float, default=0.25)
+    p.add_argument('--complex-loss', type=float, default=0.0, help='weight of L1 on the ratio-masked complex estimate')
+    p.add_argument('--channels', default='16,32,64,128,160')
     a = p.parse_args()
+    channels = tuple(int(c) for c in a.channels.split(','))
     torch.set_num_threads(a.threads)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cudnn.benchmark = True
     torch.manual_seed(a.seed)
     gen = random.Random(a.seed)
     os.makedirs(a.out, exist_ok=True)
-    train, val = split_songs(load(a.data), a.val_songs)
     device = torch.device(a.device)
+    train, val = (to_device(part, device) for part in split_songs(load(a.data), a.val_songs))
+    extra = load_extra_vocals(a.extra_vocals, device)
     window = torch.hann_window(N_FFT, periodic=True, device=device)
-    model = StemUNet().to(device)
+    model = StemUNet(channels=channels).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
-    state = {'step': 0, 'elapsed': 0.0, 'best': -1e9, 'history': []}
+    config = {'channels': list(channels), 'batch': a.batch, 'frames': a.frames, 'lr': a.lr, 'complex_loss': a.complex_loss,
+              'extra_vocals': len(extra), 'extra_vocals_p': a.extra_vocals_p if extra else 0.0, 'val_songs': a.val_songs, 'seed': a.seed}
+    state = {'step': 0, 'elapsed': 0.0, 'best': -1e9, 'history': [], 'config': config}
     last = os.path.join(a.out, 'last.pt')
     if a.resume and os.path.exists(last):
         ck = torch.load(last, map_location=device)
@@ -126,16 +190,19 @@ def main():
     budget = a.minutes * 60
     start = time.time() - state['elapsed']
     next_eval = state['elapsed'] + a.eval_minutes * 60
-    print(f'{len(train)} training songs, {len(val)} validation songs, device {device}, {sum(x.numel() for x in model.parameters())} parameters')
+    print(f'{len(train)} training songs, {len(extra)} extra vocal clips, {len(val)} validation songs, device {device}, '
+          f'{sum(x.numel() for x in model.parameters())} parameters, config {config}', flush=True)
     while time.time() - start < budget:
         lr = a.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, (time.time() - start) / budget)))
         for g in opt.param_groups:
             g['lr'] = lr
-        x = random_batch(train, a.batch, a.frames, device, gen)  # [B, S, 2, L]
-        specs = stft_mag(x, window).abs()  # [B, S, 2, BINS, T]
-        targets = specs.transpose(-1, -2)  # [B, S, 2, T, BINS]
-        mix = stft_mag(x.sum(1), window).abs().transpose(-1, -2)  # [B, 2, T, BINS]
-        loss = (model(mix) - targets).abs().mean()
+        x = random_batch(train, a.batch, a.frames, device, gen, extra, a.extra_vocals_p)  # [B, S, 2, L]
+        specs = stft_mag(x, window)  # [B, S, 2, BINS, T] complex
+        mix_spec = stft_mag(x.sum(1), window)  # [B, 2, BINS, T] complex
+        y = model(mix_spec.abs().transpose(-1, -2))  # [B, S, 2, T, BINS]
+        loss = (y - specs.abs().transpose(-1, -2)).abs().mean()
+        if a.complex_loss:
+            loss = loss + a.complex_loss * torch.view_as_real(ratio_mask_estimate(y, mix_spec) - specs).abs().mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -146,10 +213,11 @@ def main():
             score = float(np.mean(list(scores.values())))
             state['elapsed'] = elapsed
             state['history'].append({'step': state['step'], 'minutes': elapsed / 60, 'loss': float(loss), **scores})
-            print(f"step {state['step']} {elapsed / 60:.1f} min loss {float(loss):.4f} val SDR " + ' '.join(f'{k} {v:.2f}' for k, v in scores.items()))
+            print(f"step {state['step']} {elapsed / 60:.1f} min loss {float(loss):.4f} val SDR " + ' '.join(f'{k} {v:.2f}' for k, v in scores.items()), flush=True)
             if score > state['best']:
                 state['best'] = score
                 torch.save({'model': model.state_dict(), 'state': state}, os.path.join(a.out, 'best.pt'))
+                save_npz(model, state, os.path.join(a.out, 'best.npz'))
             torch.save({'model': model.state_dict(), 'opt': opt.state_dict(), 'state': state}, last)
             next_eval = elapsed + a.eval_minutes * 60
     print(f"done: {state['step']} steps in {(time.time() - start) / 60:.1f} min, best validation score {state['best']:.2f} dB")
