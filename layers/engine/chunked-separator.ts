@@ -15,7 +15,7 @@
  *   joined without crossfade; each chunk zero-padded and cut into segments that advance by the
  *   segment length minus n_fft, each trimmed by n_fft/2 at both ends and joined end to end.
  */
-import { FrameTransform } from './stft.js';
+import { FrameTransform, prepareTransform } from './stft.js';
 import type { FrameGrid, SeparatorStats, StemSink } from './separator.js';
 import type { InferenceTimings, SpectrogramChunkModel } from './types.js';
 
@@ -39,6 +39,7 @@ export async function separateChunked(
   sink: StemSink,
   opts: ChunkedSeparatorOptions = {},
 ): Promise<SeparatorStats> {
+  await prepareTransform(model.stft.nFft);
   const loop = (opts.grid ?? 'aligned') === 'reference' ? new ReferenceLoop(model, sink, opts) : new QualityLoop(model, sink, opts);
   for await (const chunk of input) await loop.push(chunk);
   await loop.finish();
@@ -56,16 +57,13 @@ class SegmentTransform {
   private readonly tf: FrameTransform;
   private readonly T: number;
   private readonly F: number;
-  private readonly nBins: number;
   private readonly hop: number;
   private readonly padded: Float32Array;
-  private readonly re: Float32Array;
-  private readonly im: Float32Array;
   private readonly spec: Float32Array;
   private readonly est: Float32Array;
-  private readonly accL: Float64Array;
-  private readonly accR: Float64Array;
-  private readonly norm: Float64Array;
+  private readonly accL: Float32Array;
+  private readonly accR: Float32Array;
+  private readonly norm: Float32Array;
   private readonly timings: InferenceTimings = { inferenceMs: 0 };
 
   constructor(private readonly model: SpectrogramChunkModel, private readonly zeroedBins: number, private readonly stats: SeparatorStats) {
@@ -74,40 +72,31 @@ class SegmentTransform {
     this.T = model.framesPerSegment;
     this.F = model.bins;
     this.hop = hop;
-    this.nBins = nFft / 2 + 1;
     this.half = nFft / 2;
     this.length = hop * (this.T - 1);
     if (this.length <= nFft) throw new Error(`model ${model.id}: a segment of ${this.T} frames is too short for n_fft ${nFft}`);
     this.padded = new Float32Array(this.length + nFft);
-    this.re = new Float32Array(2 * this.T * this.nBins);
-    this.im = new Float32Array(2 * this.T * this.nBins);
     this.spec = new Float32Array(4 * this.F * this.T);
     this.est = new Float32Array(4 * this.F * this.T);
-    this.accL = new Float64Array(this.length + nFft);
-    this.accR = new Float64Array(this.length + nFft);
+    this.accL = new Float32Array(this.length + nFft);
+    this.accR = new Float32Array(this.length + nFft);
     const wsum = new Float64Array(this.length + nFft);
     const w = this.tf.window;
     for (let t = 0; t < this.T; t++) for (let i = 0; i < nFft; i++) wsum[t * hop + i] += w[i] * w[i];
-    this.norm = new Float64Array(this.length);
+    this.norm = new Float32Array(this.length);
     for (let j = 0; j < this.length; j++) this.norm[j] = 1 / wsum[this.half + j];
   }
 
   /** segL/segR: L samples each; outL/outR receive the primary stem's L samples. */
-  async run(segL: Float32Array, segR: Float32Array, outL: Float64Array, outR: Float64Array): Promise<void> {
-    const { T, F, nBins, hop, re, im, spec, est } = this;
+  async run(segL: Float32Array, segR: Float32Array, outL: Float32Array, outR: Float32Array): Promise<void> {
+    const { T, F, hop, spec, est } = this;
     const t0 = performance.now();
+    // each frame's bins go straight into the model's [channel][bin][frame] layout
     for (let c = 0; c < 2; c++) {
       this.reflectPad(c === 0 ? segL : segR);
-      for (let t = 0; t < T; t++) this.tf.forward(this.padded, t * hop, re, im, (c * T + t) * nBins);
       const sRe = 2 * c * F * T;
       const sIm = (2 * c + 1) * F * T;
-      for (let k = 0; k < F; k++) {
-        for (let t = 0; t < T; t++) {
-          const at = (c * T + t) * nBins + k;
-          spec[sRe + k * T + t] = re[at];
-          spec[sIm + k * T + t] = im[at];
-        }
-      }
+      for (let t = 0; t < T; t++) this.tf.forwardStrided(this.padded, t * hop, spec, sRe + t, sIm + t, T, F);
     }
     if (this.zeroedBins > 0) for (let ch = 0; ch < 4; ch++) spec.fill(0, ch * F * T, (ch * F + this.zeroedBins) * T);
     const t1 = performance.now();
@@ -117,22 +106,14 @@ class SegmentTransform {
     this.stats.inferenceMs += this.timings.inferenceMs;
 
     const t2 = performance.now();
+    this.accL.fill(0);
+    this.accR.fill(0);
     for (let c = 0; c < 2; c++) {
       const sRe = 2 * c * F * T;
       const sIm = (2 * c + 1) * F * T;
-      for (let t = 0; t < T; t++) {
-        const row = (c * T + t) * nBins;
-        for (let k = 0; k < F; k++) {
-          re[row + k] = est[sRe + k * T + t];
-          im[row + k] = est[sIm + k * T + t];
-        }
-        re.fill(0, row + F, row + nBins);
-        im.fill(0, row + F, row + nBins);
-      }
+      const acc = c === 0 ? this.accL : this.accR;
+      for (let t = 0; t < T; t++) this.tf.inverseStridedAdd(est, sRe + t, sIm + t, T, F, acc, t * hop);
     }
-    this.accL.fill(0);
-    this.accR.fill(0);
-    for (let t = 0; t < T; t++) this.tf.inverseStereoAdd(re, im, t * nBins, re, im, (T + t) * nBins, this.accL, this.accR, t * hop);
     const { half, norm } = this;
     for (let j = 0; j < this.length; j++) {
       outL[j] = this.accL[half + j] * norm[j];
@@ -206,8 +187,8 @@ abstract class Loop {
   protected readonly L: number;
   protected readonly segL: Float32Array;
   protected readonly segR: Float32Array;
-  protected readonly yL: Float64Array;
-  protected readonly yR: Float64Array;
+  protected readonly yL: Float32Array;
+  protected readonly yR: Float32Array;
   private readonly out: [Float32Array, Float32Array];
   private readonly xL: Float32Array;
   private readonly xR: Float32Array;
@@ -218,8 +199,8 @@ abstract class Loop {
     this.L = this.seg.length;
     this.segL = new Float32Array(this.L);
     this.segR = new Float32Array(this.L);
-    this.yL = new Float64Array(this.L);
-    this.yR = new Float64Array(this.L);
+    this.yL = new Float32Array(this.L);
+    this.yR = new Float32Array(this.L);
     this.out = [new Float32Array(2 * this.L), new Float32Array(2 * this.L)];
     this.xL = new Float32Array(this.L);
     this.xR = new Float32Array(this.L);

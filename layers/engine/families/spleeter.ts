@@ -8,12 +8,14 @@
 import type { ModelManifest } from '../../models/manifest.js';
 import { ModelLoadError } from '../../core/errors.js';
 import { getSession, ort } from '../ort-sessions.js';
+import { prepareTransform } from '../stft.js';
 import type { InferenceTimings, SeparationModel } from '../types.js';
 import path from 'node:path';
 
 const EPS = 1e-10;
 
 export async function createSpleeterModel(m: ModelManifest, filesDir: string, threads: number): Promise<SeparationModel> {
+  await prepareTransform(m.stft.nFft);
   const sessions = await Promise.all(m.files.map((f) => getSession(path.join(filesDir, f.path), threads)));
   sessions.forEach((s, i) => {
     const f = m.files[i];
