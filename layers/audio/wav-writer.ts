@@ -19,7 +19,10 @@ export class WavWriter {
   private readonly header: Buffer;
   private readonly dataSizeAt: number;
   private readonly factAt: number;
-  private out = Buffer.alloc(0);
+  // two conversion buffers: one being written to the file while the next block is converted
+  private readonly bufs = [Buffer.alloc(0), Buffer.alloc(0)];
+  private cur = 0;
+  private pending: Promise<unknown> = Promise.resolve();
   private frames = 0;
   private position: number;
 
@@ -67,12 +70,17 @@ export class WavWriter {
     return w;
   }
 
-  /** Interleaved stereo, already clamped to [-1, 1] for integer formats; the caller may reuse its buffer once this resolves. */
+  /**
+   * Interleaved stereo, already clamped to [-1, 1] for integer formats. Resolves once the samples
+   * are converted and the previous block is on its way to the file (so the caller may reuse its
+   * buffer); the file write itself runs behind the caller's next block.
+   */
   async write(samples: Float32Array): Promise<void> {
     const n = samples.length;
     const size = n * this.bytes;
-    if (this.out.length < size) this.out = Buffer.alloc(size);
-    const b = this.out;
+    this.cur ^= 1;
+    if (this.bufs[this.cur].length < size) this.bufs[this.cur] = Buffer.alloc(size);
+    const b = this.bufs[this.cur];
     if (this.format === 'f32') {
       new Float32Array(b.buffer, b.byteOffset, n).set(samples);
     } else if (this.format === 's16') {
@@ -90,12 +98,15 @@ export class WavWriter {
         b[o + 2] = (q >> 16) & 0xff;
       }
     }
-    await this.fh.write(b, 0, size, this.position);
+    await this.pending; // the write from the other buffer (rethrows its error)
+    this.pending = this.fh.write(b, 0, size, this.position);
+    this.pending.catch(() => {}); // awaited by the next write or finish
     this.position += size;
     this.frames += n >> 1;
   }
 
   async finish(): Promise<void> {
+    await this.pending;
     const dataBytes = this.frames * 2 * this.bytes;
     const h = this.header;
     h.writeUInt32LE(h.length - 8 + dataBytes, 4);
@@ -106,6 +117,7 @@ export class WavWriter {
   }
 
   async abort(): Promise<void> {
+    await this.pending.catch(() => {});
     await this.fh.close().catch(() => {});
   }
 }

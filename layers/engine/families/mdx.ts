@@ -8,7 +8,7 @@
  */
 import type { ModelManifest } from '../../models/manifest.js';
 import { ModelLoadError } from '../../core/errors.js';
-import { getSession, ort } from '../ort-sessions.js';
+import { getSession } from '../ort-sessions.js';
 import { prepareTransform } from '../stft.js';
 import type { InferenceTimings, SpectrogramChunkModel } from '../types.js';
 import path from 'node:path';
@@ -31,7 +31,7 @@ export async function createMdxModel(m: ModelManifest, filesDir: string, threads
   const negated = m.mdx?.denoise ? new Float32Array(size) : undefined;
 
   const run = async (x: Float32Array): Promise<Float32Array> => {
-    const r = await session.run({ [file.input]: new ort.Tensor('float32', x, dims) });
+    const r = await session.run({ [file.input]: { data: x, dims } });
     const data = r[output].data;
     if (!(data instanceof Float32Array) || data.length !== size) {
       throw new ModelLoadError(`${file.path}: output "${output}" is not float32 of shape [${dims.join(', ')}]`);
