@@ -21,6 +21,8 @@ export interface SessionTuning {
    * (measured with mdx-arch on 2 threads: 370 MB vs 1060 MB).
    */
   memArena?: boolean;
+  /** Distinguishes sessions of the same file and threads that must run at the same time (default 0). */
+  replica?: number;
 }
 
 export interface FloatTensor { data: Float32Array; dims: readonly number[] }
@@ -29,7 +31,7 @@ export interface FloatTensor { data: Float32Array; dims: readonly number[] }
 export interface ModelSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  /** Inputs are copied for the worker (the caller may reuse them at once); outputs are the caller's. Runs queue. */
+  /** Runs queue; a run's inputs are copied for the worker when it starts (keep them unchanged until it resolves); outputs are the caller's. */
   run(feeds: Record<string, FloatTensor>): Promise<Record<string, FloatTensor>>;
 }
 
@@ -142,7 +144,7 @@ class WorkerSession implements ModelSession {
   }
 }
 
-const createSession = memoizeAsync((file: string, intraOpThreads: number, memArena: boolean): Promise<ModelSession> =>
+const createSession = memoizeAsync((file: string, intraOpThreads: number, memArena: boolean, _replica: number): Promise<ModelSession> =>
   new Promise<ModelSession>((resolve, reject) => {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
@@ -158,10 +160,10 @@ const createSession = memoizeAsync((file: string, intraOpThreads: number, memAre
       if (!m.ready) fail(new Error(m.error));
       else resolve(new WorkerSession(worker, m.inputNames, m.outputNames, file));
     });
-  }), (file, intraOpThreads, memArena) => `${file}#${intraOpThreads}#${memArena}`);
+  }), (file, intraOpThreads, memArena, replica) => `${file}#${intraOpThreads}#${memArena}#${replica}`);
 
 export function getSession(file: string, intraOpThreads: number, tuning: SessionTuning = {}): Promise<ModelSession> {
-  return createSession(file, intraOpThreads, tuning.memArena ?? true);
+  return createSession(file, intraOpThreads, tuning.memArena ?? true, tuning.replica ?? 0);
 }
 
 /** How many sessions this process holds (tests use it to prove reuse). */
