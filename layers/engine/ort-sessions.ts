@@ -148,6 +148,8 @@ const createSession = memoizeAsync((file: string, intraOpThreads: number, memAre
   new Promise<ModelSession>((resolve, reject) => {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
+      // CommonJS whatever the parent was started with (`--input-type=module`, a loader): the code needs none of it
+      execArgv: [],
       workerData: { file, options: sessionOptions(intraOpThreads, memArena), ortPath: require.resolve('onnxruntime-node') },
     });
     const fail = (e: unknown) => {
