@@ -67,8 +67,8 @@ console.log(`reference (sherpa)   ${f(r.wallSeconds * 1000)}   ${r.peakRssMb.toF
 console.log(`ours, 3 min          ${f(o3.processWallMs)}   ${o3.maxRssMb.toFixed(0).padStart(8)}   (in-process ${f(o3.wallMs).trim()} s)`);
 console.log(`ours, 10 min         ${f(o10.processWallMs)}   ${o10.maxRssMb.toFixed(0).padStart(8)}`);
 console.log('');
-console.log('our breakdown (3 min), seconds (stages overlap: the model runs in onnxruntime threads while this');
-console.log('thread does STFT/iSTFT, and encode includes waiting on the ffmpeg encoders, so they sum past total):');
+console.log('our breakdown (3 min), seconds (stages overlap: the model runs in its worker threads while the main');
+console.log('thread does decode, STFT/iSTFT and encode, so they sum past total):');
 const t = o3.timings;
 console.log(`  probe ${f(t.probeMs)}  load model ${f(t.loadModelMs)}  decode ${f(t.decodeMs)}  STFT ${f(t.stftMs)}  inference ${f(t.inferenceMs)}  iSTFT ${f(t.istftMs)}  encode ${f(t.encodeMs)}  total ${f(t.totalMs)}`);
 console.log(`inference floor (same sessions and inputs, ${fl.runs} runs, nothing around them): ${f(fl.floorMs).trim()} s`);
