@@ -88,7 +88,8 @@ class SegmentTransform {
     this.length = hop * (this.T - 1);
     if (this.length <= nFft) throw new Error(`model ${model.id}: a segment of ${this.T} frames is too short for n_fft ${nFft}`);
     this.padded = new Float32Array(this.length + nFft);
-    this.free = Array.from({ length: Math.max(1, model.concurrency ?? 1) }, () => ({
+    // one job more than the model runs at once: the next segment is analysed while the model works
+    this.free = Array.from({ length: Math.max(1, model.concurrency ?? 1) + 1 }, () => ({
       spec: new Float32Array(4 * this.F * this.T), est: new Float32Array(4 * this.F * this.T), timings: { inferenceMs: 0 },
       inference: Promise.resolve(), consume: async () => {},
     }));

@@ -6,11 +6,12 @@
  * fraction of onnxruntime's activation memory) and, when asked, UVR's denoise pass
  * (the network on x and -x, averaged, which cancels its even-order error).
  *
- * With two or more threads, two sessions of the file (each in its worker, each on half the
- * threads) take segments at the same time: the chunk loop keeps `concurrency` segments in flight.
- * One intra-op thread per session needs no barrier between cores, which costs most on a shared
- * machine (mdx-arch on this 2-core Xeon, under load: 1.80-1.92 s per segment against 2.11-3.39 s
- * for one session on two threads).
+ * One session runs one segment at a time on all threads, while the chunk loop analyses the next
+ * segment and synthesises the last (the session is in a worker). Two one-thread sessions on two
+ * segments at once were measured too (mdx-arch, this shared 2-core Xeon): 1.80-1.92 s per segment
+ * against 2.11-3.39 s for one session on two threads in a micro-benchmark, but in bench:mdx they
+ * gave 1.77 s per segment against sherpa's 1.81 and doubled the peak RSS (2181 MB, 0.42 of
+ * sherpa's, over the 1/3 the issue allows), so MAX_SEGMENTS_IN_FLIGHT is 1.
  */
 import type { ModelManifest } from '../../models/manifest.js';
 import { ModelLoadError } from '../../core/errors.js';
@@ -19,8 +20,8 @@ import { prepareTransform } from '../stft.js';
 import type { InferenceTimings, SpectrogramChunkModel } from '../types.js';
 import path from 'node:path';
 
-/** Segments one model runs at once (each a session of its own: memory grows with it). */
-const MAX_SEGMENTS_IN_FLIGHT = 2;
+/** Segments one model runs at once (each a session of its own: activation memory grows with it). */
+const MAX_SEGMENTS_IN_FLIGHT = 1;
 
 export async function createMdxModel(m: ModelManifest, filesDir: string, threads: number): Promise<SpectrogramChunkModel> {
   await prepareTransform(m.stft.nFft);
