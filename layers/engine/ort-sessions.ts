@@ -100,6 +100,8 @@ class WorkerSession implements ModelSession {
   private readonly inputs = new Map<string, SharedArrayBuffer>();
   // one run at a time: the shared buffers belong to the run in flight
   private queue: Promise<unknown> = Promise.resolve();
+  /** Set once the worker is gone: every later run fails at once instead of waiting for a reply. */
+  private dead: Error | undefined;
 
   constructor(private readonly worker: Worker, readonly inputNames: readonly string[], readonly outputNames: readonly string[], private readonly file: string) {
     worker.on('message', (m: { id: number; out?: Record<string, MovedTensor>; error?: string }) => {
@@ -107,7 +109,8 @@ class WorkerSession implements ModelSession {
       if (!w) return;
       this.waiting.delete(m.id);
       if (this.waiting.size === 0) worker.unref();
-      if (m.error !== undefined) w.reject(new ModelLoadError(`${this.file}: inference failed: ${m.error}`));
+      // as onnxruntime's own errors were before the worker: not a load failure, an internal one
+      if (m.error !== undefined) w.reject(new Error(`${this.file}: inference failed: ${m.error}`));
       else w.resolve(m.out!);
     });
     worker.on('error', (e) => this.failAll(e));
@@ -122,6 +125,7 @@ class WorkerSession implements ModelSession {
   }
 
   private async runNow(feeds: Record<string, FloatTensor>): Promise<Record<string, FloatTensor>> {
+    if (this.dead) throw this.dead;
     const shared: Record<string, SharedTensor> = {};
     for (const [name, t] of Object.entries(feeds)) {
       let buffer = this.inputs.get(name);
@@ -139,6 +143,7 @@ class WorkerSession implements ModelSession {
   }
 
   private failAll(e: Error): void {
+    this.dead ??= e;
     for (const w of this.waiting.values()) w.reject(e);
     this.waiting.clear();
   }
