@@ -1,11 +1,13 @@
 /**
  * bench:engine — ours against the sherpa-onnx reference on the same >= 3-minute input with the
  * same models (shared Spleeter architecture), in one run: wall time, peak RSS, our stage
- * breakdown, and how our peak RSS grows from 3 to 10 minutes of audio. Then quality "best"
- * (Wiener filtering) against "fast" on the default model, in the same run: its time per minute
- * of audio and peak RSS at 3 and 10 minutes.
+ * breakdown, how our peak RSS grows from 3 to 10 minutes of audio, and the inference floor (the
+ * same sessions on the same inputs with nothing around them, bench/inference-floor.ts):
+ * overhead = our total / floor says how much the pipeline adds to the model's own time.
+ * With --wiener (or --wiener-only): quality "best" (Wiener filtering) against "fast" on the
+ * default model, in the same run: its time per minute of audio and peak RSS at 3 and 10 minutes.
  *
- *   npm run bench:engine [-- --threads N] [--wiener-only]
+ *   npm run bench:engine [-- --threads N] [--wiener] [--wiener-only]   (under flock /tmp/heavy.lock on shared machines)
  */
 import { execFile } from 'node:child_process';
 import os from 'node:os';
@@ -39,6 +41,14 @@ if (process.argv.includes('--wiener-only')) {
   process.exit(0);
 }
 
+async function floor(input: string, model = 'spleeter-2stems-arch', grid = 'reference'): Promise<{ floorMs: number; runs: number }> {
+  const { stdout } = await exec('node', ['--import', 'tsx', path.join(import.meta.dirname, 'inference-floor.ts'), input, model, grid, String(threads)],
+    { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout.trim().split('\n').pop()!);
+}
+
+if (process.argv.includes('--wiener')) await wiener();
+
 const ref = buildReference(shared);
 const arch = await archModelFiles();
 // warm the page cache for both (model files, input) so neither pays the first read
@@ -46,9 +56,10 @@ await ours(three, path.join(work, 'warm'));
 
 const r = await runReference(ref, arch.vocals, arch.accompaniment, three, path.join(work, 'ref'), { threads });
 const o3 = await ours(three, path.join(work, 'ours3'));
+const fl = await floor(three);
 const o10 = await ours(ten, path.join(work, 'ours10'));
 
-console.log(`machine: ${os.cpus()[0].model}, ${os.availableParallelism()} cores; threads=${threads}`);
+console.log(`machine: ${os.cpus()[0].model}, ${os.availableParallelism()} cores; threads=${threads}; load average ${os.loadavg()[0].toFixed(2)}`);
 console.log(`input: ${o3.audioSeconds.toFixed(1)} s (3 min) and ${o10.audioSeconds.toFixed(1)} s (10 min), 44.1 kHz stereo, spleeter-2stems-arch`);
 console.log('');
 console.log('                       wall s   peak RSS MB');
@@ -56,16 +67,16 @@ console.log(`reference (sherpa)   ${f(r.wallSeconds * 1000)}   ${r.peakRssMb.toF
 console.log(`ours, 3 min          ${f(o3.processWallMs)}   ${o3.maxRssMb.toFixed(0).padStart(8)}   (in-process ${f(o3.wallMs).trim()} s)`);
 console.log(`ours, 10 min         ${f(o10.processWallMs)}   ${o10.maxRssMb.toFixed(0).padStart(8)}`);
 console.log('');
-console.log('our breakdown (3 min), seconds (stages overlap: the model runs in onnxruntime threads while this');
-console.log('thread does STFT/iSTFT, and encode includes waiting on the ffmpeg encoders, so they sum past total):');
+console.log('our breakdown (3 min), seconds (stages overlap: the model runs in its worker threads while the main');
+console.log('thread does decode, STFT/iSTFT and encode, so they sum past total):');
 const t = o3.timings;
 console.log(`  probe ${f(t.probeMs)}  load model ${f(t.loadModelMs)}  decode ${f(t.decodeMs)}  STFT ${f(t.stftMs)}  inference ${f(t.inferenceMs)}  iSTFT ${f(t.istftMs)}  encode ${f(t.encodeMs)}  total ${f(t.totalMs)}`);
+console.log(`inference floor (same sessions and inputs, ${fl.runs} runs, nothing around them): ${f(fl.floorMs).trim()} s`);
 const timeRatio = o3.processWallMs / 1000 / r.wallSeconds;
 const rssRatio = o3.maxRssMb / r.peakRssMb;
 const growth = o10.maxRssMb / o3.maxRssMb;
-console.log(`bench:engine time_ratio=${timeRatio.toFixed(3)} rss_ratio=${rssRatio.toFixed(3)} rss_mb=${o3.maxRssMb.toFixed(0)} rss_growth=${growth.toFixed(3)}`);
-
-await wiener();
+const overhead = t.totalMs / fl.floorMs;
+console.log(`bench:engine time_ratio=${timeRatio.toFixed(3)} rss_ratio=${rssRatio.toFixed(3)} rss_mb=${o3.maxRssMb.toFixed(0)} rss_growth=${growth.toFixed(3)} overhead=${overhead.toFixed(3)}`);
 
 /** Quality best (Wiener filtering, the model's settings) against fast on the default model: 3 and 10 minutes. */
 async function wiener(): Promise<void> {

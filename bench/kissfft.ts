@@ -16,6 +16,7 @@ interface KissModule {
   _free(ptr: number): void;
   _kiss_fftr_alloc(nfft: number, inverse: number, mem: number, lenmem: number): number;
   _kiss_fftr(cfg: number, timedata: number, freqdata: number): void;
+  _kiss_fftri(cfg: number, freqdata: number, timedata: number): void;
   HEAPF32: Float32Array;
 }
 
@@ -37,26 +38,30 @@ async function instantiate(): Promise<KissModule> {
 
 const kiss = await instantiate();
 
-/** Forward real FFT of size n in float32: n reals in, n/2+1 complex (interleaved) out. */
+/**
+ * Real FFT of size n in float32: forward, n reals in, n/2+1 complex (interleaved) out; inverse
+ * (unscaled), n/2+1 complex in, n reals out.
+ */
 export class KissRealFft {
   private readonly cfg: number;
   private readonly inPtr: number;
   private readonly outPtr: number;
 
-  constructor(readonly n: number) {
-    this.cfg = kiss._kiss_fftr_alloc(n, 0, 0, 0);
-    this.inPtr = kiss._malloc(n * 4);
+  constructor(readonly n: number, readonly inverse = false) {
+    this.cfg = kiss._kiss_fftr_alloc(n, inverse ? 1 : 0, 0, 0);
+    this.inPtr = kiss._malloc((n + 2) * 4);
     this.outPtr = kiss._malloc((n + 2) * 4);
   }
 
-  /** The input buffer (a view into WASM memory: fill it, then call run()). */
+  /** The input buffer (a view into WASM memory: fill it, then call run()): n reals, or n/2+1 complex for the inverse. */
   get input(): Float32Array {
-    return kiss.HEAPF32.subarray(this.inPtr >> 2, (this.inPtr >> 2) + this.n);
+    return kiss.HEAPF32.subarray(this.inPtr >> 2, (this.inPtr >> 2) + (this.inverse ? this.n + 2 : this.n));
   }
 
-  /** Runs the transform and returns a view of the n/2+1 interleaved (re, im) outputs. */
+  /** Runs the transform and returns a view of its output. */
   run(): Float32Array {
-    kiss._kiss_fftr(this.cfg, this.inPtr, this.outPtr);
-    return kiss.HEAPF32.subarray(this.outPtr >> 2, (this.outPtr >> 2) + this.n + 2);
+    if (this.inverse) kiss._kiss_fftri(this.cfg, this.inPtr, this.outPtr);
+    else kiss._kiss_fftr(this.cfg, this.inPtr, this.outPtr);
+    return kiss.HEAPF32.subarray(this.outPtr >> 2, (this.outPtr >> 2) + (this.inverse ? this.n : this.n + 2));
   }
 }

@@ -70,8 +70,8 @@ function oracle(mix: Float32Array, refs: Record<Target, Float32Array>, nFft: num
   const planar = (x: Float32Array, c: number) => { const p = new Float32Array(len); for (let i = 0; i < N; i++) p[pad + i] = x[2 * i + c]; return p; };
   const mixP = [planar(mix, 0), planar(mix, 1)];
   const refP = TARGETS.map((t) => [planar(refs[t], 0), planar(refs[t], 1)]);
-  const outL = TARGETS.map(() => new Float64Array(len));
-  const outR = TARGETS.map(() => new Float64Array(len));
+  const outL = TARGETS.map(() => new Float32Array(len));
+  const outR = TARGETS.map(() => new Float32Array(len));
   const re = new Float32Array(2 * nBins), im = new Float32Array(2 * nBins);
   const sr = TARGETS.map(() => new Float32Array(2 * nBins)), si = TARGETS.map(() => new Float32Array(2 * nBins));
   const mre = new Float32Array(2 * nBins), mim = new Float32Array(2 * nBins);
@@ -88,7 +88,8 @@ function oracle(mix: Float32Array, refs: Record<Target, Float32Array>, nFft: num
         mre[k] = re[k] * m;
         mim[k] = im[k] * m;
       }
-      tf.inverseStereoAdd(mre, mim, 0, mre, mim, nBins, outL[s], outR[s], f * hop);
+      tf.inverseAdd(mre, mim, 0, outL[s], f * hop);
+      tf.inverseAdd(mre, mim, nBins, outR[s], f * hop);
     });
   }
   const norm = 1 / steadyWindowSquareSum(tf.window, hop);

@@ -1,10 +1,11 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeAudio } from '../layers/audio/decode.js';
 import { StemEncoder } from '../layers/audio/encode.js';
 import { probeAudio } from '../layers/audio/probe.js';
-import { findFfmpeg } from '../layers/audio/ffmpeg.js';
+import { ffmpegBinary, findFfmpeg } from '../layers/audio/ffmpeg.js';
 import { ToolMissingError } from '../layers/core/errors.js';
 import { tmpDir } from '../dev/models.js';
 import { ffmpeg, musicLike, sineFile, writeMusicWav } from '../dev/signals.js';
@@ -106,6 +107,30 @@ describe('encoding stems', () => {
     await floatEnc.write(loud);
     expect((await floatEnc.finish()).clippedSamples).toBe(0);
     expect(readWav(path.join(dir, 'clipf.wav')).data[0]).toBeCloseTo(1.5, 5);
+  });
+
+  it('writes WAV in-process with the samples and header fields ffmpeg writes for the same input', async () => {
+    const pcm = path.join(dir, 'raw.f32');
+    writeFileSync(pcm, Buffer.from(loud.buffer, loud.byteOffset, loud.byteLength));
+    for (const [format, codec] of [['wav16', 'pcm_s16le'], ['wav24', 'pcm_s24le'], ['wav32f', 'pcm_f32le']] as const) {
+      const ours = path.join(dir, `ours-${format}.wav`);
+      const enc = new StemEncoder(ours, { format, inputRate: 44100 });
+      await enc.write(loud.subarray(0, 20000));
+      await enc.write(loud.subarray(20000));
+      await enc.finish();
+      const theirs = path.join(dir, `ffmpeg-${format}.wav`);
+      execFileSync(ffmpegBinary(), ['-v', 'error', '-y', '-f', 'f32le', '-ar', '44100', '-ac', '2', '-i', pcm, '-c:a', codec, '-f', 'wav', theirs]);
+      const a = readWav(ours), b = readWav(theirs);
+      expect([a.sampleRate, a.channels, a.data.length]).toEqual([b.sampleRate, b.channels, b.data.length]);
+      let diff = 0;
+      // integer formats: ffmpeg clamps what the encoder clamped too; ties may round either way (one LSB)
+      for (let i = 0; i < a.data.length; i++) diff = Math.max(diff, Math.abs(a.data[i] - (format === 'wav32f' ? loud[i] : Math.max(-1, Math.min(1, b.data[i])))));
+      expect(diff).toBeLessThanOrEqual(format === 'wav16' ? 1 / 32768 : format === 'wav24' ? 1 / 8388608 : 0);
+      // same fmt chunk (format tag, channels, rate, block align, bits, extensible layout) and data size
+      const fmt = (f: string) => { const x = readFileSync(f); const at = x.indexOf('fmt '); return x.subarray(at, at + 8 + x.readUInt32LE(at + 4)).toString('hex'); };
+      expect(fmt(ours)).toBe(fmt(theirs));
+      expect((await decodeAll(ours)).length).toBe(loud.length);
+    }
   });
 
   it('writes at the source sample rate when asked', async () => {

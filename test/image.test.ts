@@ -180,10 +180,10 @@ describe('bundled handlers in plain Node processes', () => {
     }] };
     const outcomes = await invoke('separate', event) as unknown as { outcome: string }[];
     expect(outcomes).toEqual([expect.objectContaining({ jobId: job.jobId, outcome: 'done' })]);
-    // the image's binaries did the probing, counting, decoding and encoding
+    // the image's binaries did the probing, counting and decoding (WAV at the model's rate is written in-process)
     const calls = readFileSync(path.join(optBin, 'calls.log'), 'utf8').split('\n');
     expect(calls).toContain('ffprobe');
-    expect(calls.filter((c) => c === 'ffmpeg').length).toBeGreaterThanOrEqual(3);
+    expect(calls.filter((c) => c === 'ffmpeg').length).toBeGreaterThanOrEqual(2);
 
     const status = await invoke('status', http('GET', `/jobs/${job.jobId}`, undefined, job.jobId));
     expect(status.statusCode).toBe(200);

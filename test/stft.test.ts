@@ -1,13 +1,15 @@
-/** The mixed-radix FFT path of FrameTransform (PFFFT) against a direct DFT, and its inverse. */
+/** FrameTransform (PFFFT at every size) against a direct DFT, its fused variants, and the identity round trip. */
 import { describe, expect, it } from 'vitest';
-import { FrameTransform, prepareTransform } from '../layers/engine/stft.js';
+import { FrameTransform, prepareTransform, steadyWindowSquareSum } from '../layers/engine/stft.js';
 
-describe('FrameTransform at sizes that are not powers of two', () => {
-  for (const n of [5120, 6144, 7680]) {
-    it(`n=${n}: forward matches a direct DFT and inverse(forward(x)) = window^2 x`, async () => {
+const signal = (n: number) => new Float32Array(n).map((_, i) => Math.sin(i * 0.013) + 0.5 * Math.cos(i * 0.77) + ((i * 7919) % 13) / 50);
+
+describe('FrameTransform', () => {
+  for (const n of [4096, 5120, 6144, 7680]) {
+    it(`n=${n}: forward matches a direct DFT, the fused variants match forward, inverse(forward(x)) = window^2 x`, async () => {
       await prepareTransform(n);
       const tf = new FrameTransform(n);
-      const x = new Float32Array(n).map((_, i) => Math.sin(i * 0.013) + 0.5 * Math.cos(i * 0.77) + ((i * 7919) % 13) / 50);
+      const x = signal(n);
       const half = n / 2;
       const re = new Float32Array(half + 1);
       const im = new Float32Array(half + 1);
@@ -25,18 +27,54 @@ describe('FrameTransform at sizes that are not powers of two', () => {
         expect(Math.abs(re[k] - a) / scale).toBeLessThan(1e-6);
         expect(Math.abs(im[k] - b) / scale).toBeLessThan(1e-6);
       }
-      const outL = new Float64Array(n);
-      const outR = new Float64Array(n);
-      tf.inverseStereoAdd(re, im, 0, re, im, 0, outL, outR, 0);
-      for (let i = 0; i < n; i++) {
-        const want = x[i] * tf.window[i] * tf.window[i];
-        expect(Math.abs(outL[i] - want)).toBeLessThan(1e-5);
-        expect(outR[i]).toBe(outL[i]);
+
+      // fused forward variants give the same numbers
+      const bins = half - 7;
+      const re2 = new Float32Array(half + 1), im2 = new Float32Array(half + 1), mag = new Float32Array(bins);
+      tf.forwardWithMagnitude(x, 0, re2, im2, 0, mag, 0, bins);
+      expect(re2).toEqual(re);
+      expect(im2).toEqual(im);
+      for (const k of [0, 1, 500, bins - 1]) expect(mag[k]).toBeCloseTo(Math.hypot(re[k], im[k]), 4);
+      const stride = 3;
+      const strided = new Float32Array(2 * stride * (half + 1));
+      tf.forwardStrided(x, 0, strided, 1, stride * (half + 1) + 1, stride, half + 1);
+      for (const k of [0, 1, 999, half]) {
+        expect(strided[1 + k * stride]).toBe(re[k]);
+        expect(strided[stride * (half + 1) + 1 + k * stride]).toBe(im[k]);
       }
+
+      // inverse: every variant returns window^2 x (identity round trip)
+      const want = (i: number) => x[i] * tf.window[i] * tf.window[i];
+      const outs = Array.from({ length: 3 }, () => new Float32Array(n));
+      tf.inverseAdd(re, im, 0, outs[0], 0);
+      tf.inverseMaskedAdd(re, im, 0, new Float32Array(bins).fill(1), 0, bins, 1, outs[1], 0);
+      tf.inverseStridedAdd(strided, 1, stride * (half + 1) + 1, stride, half + 1, outs[2], 0);
+      let err = 0;
+      for (const out of outs) for (let i = 0; i < n; i++) err = Math.max(err, Math.abs(out[i] - want(i)));
+      expect(err).toBeLessThan(1e-5);
     });
   }
 
+  it('masks: bins below `bins` scaled by the mask, the band above by `high`', async () => {
+    const n = 4096;
+    await prepareTransform(n);
+    const tf = new FrameTransform(n);
+    const x = signal(n);
+    const re = new Float32Array(n / 2 + 1), im = new Float32Array(n / 2 + 1);
+    tf.forward(x, 0, re, im, 0);
+    const bins = 1024;
+    // half of the low band plus none of the high band = half the low-passed frame
+    const masked = new Float32Array(n);
+    tf.inverseMaskedAdd(re, im, 0, new Float32Array(bins).fill(0.5), 0, bins, 0, masked, 0);
+    const low = new Float32Array(n);
+    const reLow = re.map((v, k) => (k < bins ? v : 0)), imLow = im.map((v, k) => (k < bins ? v : 0));
+    tf.inverseAdd(reLow, imLow, 0, low, 0);
+    for (let i = 0; i < n; i += 97) expect(masked[i]).toBeCloseTo(0.5 * low[i], 5);
+    expect(steadyWindowSquareSum(tf.window, 1024)).toBeCloseTo(1.5, 5);
+  });
+
   it('refuses a size no back end can transform', async () => {
     await expect(prepareTransform(6000)).rejects.toThrow(/n_fft 6000/);
+    await expect(prepareTransform(16)).rejects.toThrow(/n_fft 16/);
   });
 });

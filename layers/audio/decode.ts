@@ -50,12 +50,13 @@ export async function* decodeAudio(file: string, opts: DecodeOptions): AsyncGene
 
   const buf = new Float32Array(chunkFrames * 2);
   const bytes = new Uint8Array(buf.buffer);
+  const pipe = readAhead(proc.stdout, 2 * bytes.length);
   let fill = 0; // bytes in `bytes`
   let frames = 0;
   const maxFrames = Math.ceil(opts.maxSeconds * opts.sampleRate);
   let finished = false;
   try {
-    for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
+    for await (const chunk of pipe) {
       let off = 0;
       while (off < chunk.length) {
         const n = Math.min(chunk.length - off, bytes.length - fill);
@@ -85,6 +86,40 @@ export async function* decodeAudio(file: string, opts: DecodeOptions): AsyncGene
     return { frames };
   } finally {
     if (!finished && proc.exitCode === null) proc.kill('SIGKILL');
+  }
+}
+
+/**
+ * The decoder's output, read ahead up to `limit` bytes: ffmpeg keeps decoding while the engine
+ * works on the previous chunk, instead of stalling on a full pipe and refilling it in 64 KiB
+ * steps when the next chunk is asked for.
+ */
+async function* readAhead(stream: NodeJS.ReadableStream, limit: number): AsyncGenerator<Buffer> {
+  const queue: Buffer[] = [];
+  let queued = 0;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const signal = () => { const w = wake; wake = undefined; w?.(); };
+  stream.on('data', (c: Buffer) => {
+    queue.push(c);
+    queued += c.length;
+    if (queued >= limit) stream.pause();
+    signal();
+  });
+  // a read error ends the stream here; the exit code and the frame count report it
+  stream.on('end', () => { ended = true; signal(); });
+  stream.on('error', () => { ended = true; signal(); });
+  for (;;) {
+    const c = queue.shift();
+    if (c) {
+      queued -= c.length;
+      if (queued < limit && stream.isPaused()) stream.resume();
+      yield c;
+    } else if (ended) {
+      return;
+    } else {
+      await new Promise<void>((r) => { wake = r; });
+    }
   }
 }
 

@@ -15,7 +15,7 @@
  *   joined without crossfade; each chunk zero-padded and cut into segments that advance by the
  *   segment length minus n_fft, each trimmed by n_fft/2 at both ends and joined end to end.
  */
-import { FrameTransform } from './stft.js';
+import { FrameTransform, prepareTransform } from './stft.js';
 import type { FrameGrid, SeparatorStats, StemSink } from './separator.js';
 import type { InferenceTimings, SpectrogramChunkModel } from './types.js';
 
@@ -39,16 +39,28 @@ export async function separateChunked(
   sink: StemSink,
   opts: ChunkedSeparatorOptions = {},
 ): Promise<SeparatorStats> {
+  await prepareTransform(model.stft.nFft);
   const loop = (opts.grid ?? 'aligned') === 'reference' ? new ReferenceLoop(model, sink, opts) : new QualityLoop(model, sink, opts);
   for await (const chunk of input) await loop.push(chunk);
   await loop.finish();
   return loop.stats;
 }
 
+/** One segment's model input and output, and its model call. */
+interface SegmentJob {
+  spec: Float32Array;
+  est: Float32Array;
+  timings: InferenceTimings;
+  inference: Promise<void>;
+  consume: (yL: Float32Array, yR: Float32Array) => Promise<void>;
+}
+
 /**
- * One segment through the model: L = hop x (dim_t - 1) samples per channel in, the primary stem's
+ * Segments through the model: L = hop x (dim_t - 1) samples per channel in, the primary stem's
  * L samples out. STFT centred with reflect padding (torch.stft / kaldi-native-fbank center=True),
- * inverse divided by the window-square sum of the segment's frames.
+ * inverse divided by the window-square sum of the segment's frames. Up to the model's
+ * `concurrency` segments are in flight: this thread analyses the next segment and synthesises the
+ * last while the model (in its workers) runs; results are consumed in submission order.
  */
 class SegmentTransform {
   readonly length: number;
@@ -56,17 +68,15 @@ class SegmentTransform {
   private readonly tf: FrameTransform;
   private readonly T: number;
   private readonly F: number;
-  private readonly nBins: number;
   private readonly hop: number;
   private readonly padded: Float32Array;
-  private readonly re: Float32Array;
-  private readonly im: Float32Array;
-  private readonly spec: Float32Array;
-  private readonly est: Float32Array;
-  private readonly accL: Float64Array;
-  private readonly accR: Float64Array;
-  private readonly norm: Float64Array;
-  private readonly timings: InferenceTimings = { inferenceMs: 0 };
+  private readonly accL: Float32Array;
+  private readonly accR: Float32Array;
+  private readonly norm: Float32Array;
+  private readonly yL: Float32Array;
+  private readonly yR: Float32Array;
+  private readonly free: SegmentJob[];
+  private readonly inFlight: SegmentJob[] = [];
 
   constructor(private readonly model: SpectrogramChunkModel, private readonly zeroedBins: number, private readonly stats: SeparatorStats) {
     const { nFft, hop } = model.stft;
@@ -74,71 +84,85 @@ class SegmentTransform {
     this.T = model.framesPerSegment;
     this.F = model.bins;
     this.hop = hop;
-    this.nBins = nFft / 2 + 1;
     this.half = nFft / 2;
     this.length = hop * (this.T - 1);
     if (this.length <= nFft) throw new Error(`model ${model.id}: a segment of ${this.T} frames is too short for n_fft ${nFft}`);
     this.padded = new Float32Array(this.length + nFft);
-    this.re = new Float32Array(2 * this.T * this.nBins);
-    this.im = new Float32Array(2 * this.T * this.nBins);
-    this.spec = new Float32Array(4 * this.F * this.T);
-    this.est = new Float32Array(4 * this.F * this.T);
-    this.accL = new Float64Array(this.length + nFft);
-    this.accR = new Float64Array(this.length + nFft);
+    // one job more than the model runs at once: the next segment is analysed while the model works
+    this.free = Array.from({ length: Math.max(1, model.concurrency ?? 1) + 1 }, () => ({
+      spec: new Float32Array(4 * this.F * this.T), est: new Float32Array(4 * this.F * this.T), timings: { inferenceMs: 0 },
+      inference: Promise.resolve(), consume: async () => {},
+    }));
+    this.accL = new Float32Array(this.length + nFft);
+    this.accR = new Float32Array(this.length + nFft);
+    this.yL = new Float32Array(this.length);
+    this.yR = new Float32Array(this.length);
     const wsum = new Float64Array(this.length + nFft);
     const w = this.tf.window;
     for (let t = 0; t < this.T; t++) for (let i = 0; i < nFft; i++) wsum[t * hop + i] += w[i] * w[i];
-    this.norm = new Float64Array(this.length);
+    this.norm = new Float32Array(this.length);
     for (let j = 0; j < this.length; j++) this.norm[j] = 1 / wsum[this.half + j];
   }
 
-  /** segL/segR: L samples each; outL/outR receive the primary stem's L samples. */
-  async run(segL: Float32Array, segR: Float32Array, outL: Float64Array, outR: Float64Array): Promise<void> {
-    const { T, F, nBins, hop, re, im, spec, est } = this;
+  /**
+   * segL/segR: L samples each (read at once: the caller may reuse them). Starts the model on the
+   * segment; consume receives its primary stem's L samples (buffers reused after it resolves),
+   * in submission order, once the model is done and every earlier segment has been consumed.
+   */
+  async submit(segL: Float32Array, segR: Float32Array, consume: SegmentJob['consume']): Promise<void> {
+    if (this.free.length === 0) await this.completeOldest();
+    const job = this.free.pop()!;
+    const { T, F, hop } = this;
+    const spec = job.spec;
     const t0 = performance.now();
+    // each frame's bins go straight into the model's [channel][bin][frame] layout
     for (let c = 0; c < 2; c++) {
       this.reflectPad(c === 0 ? segL : segR);
-      for (let t = 0; t < T; t++) this.tf.forward(this.padded, t * hop, re, im, (c * T + t) * nBins);
       const sRe = 2 * c * F * T;
       const sIm = (2 * c + 1) * F * T;
-      for (let k = 0; k < F; k++) {
-        for (let t = 0; t < T; t++) {
-          const at = (c * T + t) * nBins + k;
-          spec[sRe + k * T + t] = re[at];
-          spec[sIm + k * T + t] = im[at];
-        }
-      }
+      for (let t = 0; t < T; t++) this.tf.forwardStrided(this.padded, t * hop, spec, sRe + t, sIm + t, T, F);
     }
     if (this.zeroedBins > 0) for (let ch = 0; ch < 4; ch++) spec.fill(0, ch * F * T, (ch * F + this.zeroedBins) * T);
-    const t1 = performance.now();
-    this.stats.stftMs += t1 - t0;
+    this.stats.stftMs += performance.now() - t0;
+    job.consume = consume;
+    job.inference = this.model.estimate(spec, job.est, job.timings);
+    job.inference.catch(() => {}); // awaited in completeOldest; never an unhandled rejection meanwhile
+    this.inFlight.push(job);
+  }
 
-    await this.model.estimate(spec, est, this.timings);
-    this.stats.inferenceMs += this.timings.inferenceMs;
+  /** Consumes every segment in flight. */
+  async drain(): Promise<void> {
+    while (this.inFlight.length) await this.completeOldest();
+  }
 
+  private async completeOldest(): Promise<void> {
+    const job = this.inFlight.shift()!;
+    try {
+      await job.inference;
+    } catch (err) {
+      this.free.push(job);
+      throw err;
+    }
+    this.stats.inferenceMs += job.timings.inferenceMs;
+    const { T, F, hop } = this;
+    const est = job.est;
     const t2 = performance.now();
+    this.accL.fill(0);
+    this.accR.fill(0);
     for (let c = 0; c < 2; c++) {
       const sRe = 2 * c * F * T;
       const sIm = (2 * c + 1) * F * T;
-      for (let t = 0; t < T; t++) {
-        const row = (c * T + t) * nBins;
-        for (let k = 0; k < F; k++) {
-          re[row + k] = est[sRe + k * T + t];
-          im[row + k] = est[sIm + k * T + t];
-        }
-        re.fill(0, row + F, row + nBins);
-        im.fill(0, row + F, row + nBins);
-      }
+      const acc = c === 0 ? this.accL : this.accR;
+      for (let t = 0; t < T; t++) this.tf.inverseStridedAdd(est, sRe + t, sIm + t, T, F, acc, t * hop);
     }
-    this.accL.fill(0);
-    this.accR.fill(0);
-    for (let t = 0; t < T; t++) this.tf.inverseStereoAdd(re, im, t * nBins, re, im, (T + t) * nBins, this.accL, this.accR, t * hop);
-    const { half, norm } = this;
+    const { half, norm, yL, yR } = this;
     for (let j = 0; j < this.length; j++) {
-      outL[j] = this.accL[half + j] * norm[j];
-      outR[j] = this.accR[half + j] * norm[j];
+      yL[j] = this.accL[half + j] * norm[j];
+      yR[j] = this.accR[half + j] * norm[j];
     }
     this.stats.istftMs += performance.now() - t2;
+    this.free.push(job);
+    await job.consume(yL, yR);
   }
 
   /** padded = reflect(n_fft/2) + seg + reflect(n_fft/2), as numpy/torch 'reflect' (edge not repeated). */
@@ -206,8 +230,6 @@ abstract class Loop {
   protected readonly L: number;
   protected readonly segL: Float32Array;
   protected readonly segR: Float32Array;
-  protected readonly yL: Float64Array;
-  protected readonly yR: Float64Array;
   private readonly out: [Float32Array, Float32Array];
   private readonly xL: Float32Array;
   private readonly xR: Float32Array;
@@ -218,8 +240,6 @@ abstract class Loop {
     this.L = this.seg.length;
     this.segL = new Float32Array(this.L);
     this.segR = new Float32Array(this.L);
-    this.yL = new Float64Array(this.L);
-    this.yR = new Float64Array(this.L);
     this.out = [new Float32Array(2 * this.L), new Float32Array(2 * this.L)];
     this.xL = new Float32Array(this.L);
     this.xR = new Float32Array(this.L);
@@ -233,6 +253,7 @@ abstract class Loop {
 
   async finish(): Promise<void> {
     await this.work(true);
+    await this.seg.drain();
   }
 
   protected abstract work(ended: boolean): Promise<void>;
@@ -303,18 +324,25 @@ class ReferenceLoop extends Loop {
     const pad = gen - (M % gen);
     const keepFrom = first ? 0 : this.margin;
     const keepTo = last ? M : M - this.margin;
+    const starts: number[] = []; // chunk index of each computed segment's first kept sample
     for (let s = 0; s * gen < M + pad; s++) {
-      const q0 = s * gen; // chunk index of the segment's first kept sample
+      const q0 = s * gen;
       if (q0 + gen <= keepFrom) continue; // wholly in the leading margin: sherpa computes and drops it
       if (q0 >= keepTo) break;
+      starts.push(q0);
+    }
+    if (starts.length === 0) this.input.discardBefore(c1 - 2 * this.margin);
+    for (const [k, q0] of starts.entries()) {
       // segment = chunk-padded samples [q0, q0 + L) = chunk samples [q0 - half, q0 - half + L), zero outside the chunk
       this.readChunk(c0, M, q0 - half, L);
-      await this.seg.run(this.segL, this.segR, this.yL, this.yR);
       const from = Math.max(q0, keepFrom);
       const to = Math.min(q0 + gen, keepTo);
-      await this.emit(this.yL, this.yR, from - q0 + half, to - from);
+      await this.seg.submit(this.segL, this.segR, async (yL, yR) => {
+        await this.emit(yL, yR, from - q0 + half, to - from);
+        // the input this chunk's secondary needs is emitted once its last segment is
+        if (k === starts.length - 1) this.input.discardBefore(c1 - 2 * this.margin);
+      });
     }
-    this.input.discardBefore(c1 - 2 * this.margin);
   }
 
   /** Segment buffers = chunk samples [q, q + n) (chunk = absolute [c0, c0 + M)), zero outside the chunk. */
@@ -363,22 +391,24 @@ class QualityLoop extends Loop {
       if (ended && i >= total) break;
       const actual = ended ? Math.min(L, total - i) : L;
       this.input.read(i - half, L, this.segL, this.segR);
-      await this.seg.run(this.segL, this.segR, this.yL, this.yR);
-      const w = actual === L ? this.full : hanning(actual, this.overlap);
-      const at = i - this.accBase;
-      for (let j = 0; j < actual; j++) {
-        this.accL[at + j] += this.yL[j] * w[j];
-        this.accR[at + j] += this.yR[j] * w[j];
-        this.div[at + j] += w[j];
-      }
       this.next = i + step;
-      await this.flush(Math.min(this.next, total), N);
+      await this.seg.submit(this.segL, this.segR, async (yL, yR) => {
+        const w = actual === L ? this.full : hanning(actual, this.overlap);
+        const at = i - this.accBase;
+        for (let j = 0; j < actual; j++) {
+          this.accL[at + j] += yL[j] * w[j];
+          this.accR[at + j] += yR[j] * w[j];
+          this.div[at + j] += w[j];
+        }
+        await this.flush(Math.min(i + step, total), N, i + step);
+      });
     }
-    await this.flush(total, N);
+    await this.seg.drain();
+    await this.flush(total, N, this.next);
   }
 
-  /** Emits padded samples [emitted + half, upTo) ∩ the song, then shifts the accumulators. */
-  private async flush(upTo: number, N: number): Promise<void> {
+  /** Emits padded samples [emitted + half, upTo) ∩ the song, then shifts the accumulators and drops input before `next` - half. */
+  private async flush(upTo: number, N: number, next: number): Promise<void> {
     const from = this.emitted + this.half;
     const to = Math.min(upTo, this.half + N);
     if (to > from) {
@@ -399,7 +429,7 @@ class QualityLoop extends Loop {
       }
       this.accBase += by;
     }
-    this.input.discardBefore(this.next - this.half);
+    this.input.discardBefore(next - this.half);
   }
 }
 

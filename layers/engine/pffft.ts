@@ -1,7 +1,7 @@
 /**
  * Real FFT of any size 32 x 2^a 3^b 5^c in float32: PFFFT compiled to WebAssembly with SIMD
- * (@echogarden/pffft-wasm). The engine needs it for the MDX-Net sizes that are not powers of two
- * (n_fft 5120, 6144, 7680); bench:fft measured it against KissFFT (wasm) and fft.js.
+ * (@echogarden/pffft-wasm), the engine's FFT at every size (Spleeter's 4096, MDX-Net's 5120,
+ * 6144, 7680); bench:fft measures it against KissFFT (wasm) and fft.js.
  *
  * The package's loader finds its .wasm next to its own script; we hand it the bytes so the same
  * code works from a bundle (the package stays external to the Lambda bundle, see bundle.ts).
@@ -35,6 +35,9 @@ function loadModule(): Promise<PffftModule> {
 }
 
 let mod: PffftModule | undefined;
+/** Bumped whenever an allocation replaced WebAssembly memory (which detaches every view of it). */
+let heapGeneration = 0;
+let heapBuffer: ArrayBufferLike | undefined;
 
 /** Loads the WebAssembly module once; call before constructing a PffftReal. */
 export async function loadPffft(): Promise<void> {
@@ -68,15 +71,38 @@ export class PffftReal {
     this.inPtr = mod._pffft_aligned_malloc(4 * n);
     this.outPtr = mod._pffft_aligned_malloc(4 * n);
     this.workPtr = mod._pffft_aligned_malloc(4 * n);
+    if (mod.HEAPF32.buffer !== heapBuffer) {
+      heapBuffer = mod.HEAPF32.buffer;
+      heapGeneration++;
+    }
+    this.generation = -1;
+    this.inView = this.outView = new Float32Array(0);
+    this.views();
   }
 
-  /** The input buffer, a view into WebAssembly memory (fetched anew: memory growth replaces it). */
+  private inView: Float32Array;
+  private outView: Float32Array;
+  private generation: number;
+
+  /**
+   * The input buffer, a view into WebAssembly memory. Views are made anew only when memory growth
+   * (only ever in a constructor's allocation) replaced the memory: an integer check per call.
+   */
   get input(): Float32Array {
-    return this.m.HEAPF32.subarray(this.inPtr >> 2, (this.inPtr >> 2) + this.n);
+    if (this.generation !== heapGeneration) this.views();
+    return this.inView;
   }
 
   get output(): Float32Array {
-    return this.m.HEAPF32.subarray(this.outPtr >> 2, (this.outPtr >> 2) + this.n);
+    if (this.generation !== heapGeneration) this.views();
+    return this.outView;
+  }
+
+  private views(): void {
+    this.generation = heapGeneration;
+    const heap = this.m.HEAPF32;
+    this.inView = heap.subarray(this.inPtr >> 2, (this.inPtr >> 2) + this.n);
+    this.outView = heap.subarray(this.outPtr >> 2, (this.outPtr >> 2) + this.n);
   }
 
   /** input (n reals) → output (packed half spectrum). */

@@ -19,7 +19,7 @@
  *   as sherpa-onnx does, for bit-level comparisons with it. Where the overlap is thin (the first
  *   and last nFft - hop samples) the normaliser is floored instead of dividing by near-zero.
  */
-import { FrameTransform, steadyWindowSquareSum } from './stft.js';
+import { FrameTransform, prepareTransform, steadyWindowSquareSum } from './stft.js';
 import type { InferenceTimings, SeparationModel } from './types.js';
 import { WienerFilter, type WienerSettings } from './wiener.js';
 import { InvalidRequestError } from '../core/errors.js';
@@ -55,6 +55,7 @@ export async function separateStream(
   sink: StemSink,
   opts: SeparatorOptions = {},
 ): Promise<SeparatorStats> {
+  await prepareTransform(model.stft.nFft);
   const s = new Separator(model, sink, opts);
   for await (const chunk of input) await s.push(chunk);
   await s.finish();
@@ -87,8 +88,6 @@ class Separator {
   private readonly splits: [SplitBuffers, SplitBuffers];
   private current = 0;
   private pending: SplitBuffers | null = null;
-  private readonly mre: Float32Array;
-  private readonly mim: Float32Array;
   // Wiener filtering: the filter and one frame's filtered spectra per stem [2][nBins]
   private readonly wiener: WienerFilter | null = null;
   private readonly stemRe: Float32Array[] = [];
@@ -96,9 +95,9 @@ class Separator {
   private wienerSplitMs = 0; // of the split being synthesised (kept out of istftMs)
 
   // overlap-add accumulators per stem and channel; acc[0] is padded sample `accBase`
-  private readonly accL: Float64Array[];
-  private readonly accR: Float64Array[];
-  private readonly wsum: Float64Array;
+  private readonly accL: Float32Array[];
+  private readonly accR: Float32Array[];
+  private readonly wsum: Float32Array;
   private accBase = 0;
   private readonly out: Float32Array[];
 
@@ -129,11 +128,9 @@ class Separator {
       this.stemRe = Array.from({ length: this.S }, () => new Float32Array(2 * this.nBins));
       this.stemIm = Array.from({ length: this.S }, () => new Float32Array(2 * this.nBins));
     }
-    this.mre = new Float32Array(2 * this.nBins);
-    this.mim = new Float32Array(2 * this.nBins);
-    this.accL = Array.from({ length: this.S }, () => new Float64Array(span));
-    this.accR = Array.from({ length: this.S }, () => new Float64Array(span));
-    this.wsum = new Float64Array(span);
+    this.accL = Array.from({ length: this.S }, () => new Float32Array(span));
+    this.accR = Array.from({ length: this.S }, () => new Float32Array(span));
+    this.wsum = new Float32Array(span);
     this.out = Array.from({ length: this.S }, () => new Float32Array(2 * this.F * hop));
   }
 
@@ -208,12 +205,7 @@ class Separator {
         const magOff = (c * F + f) * bins;
         if (f < n) {
           const src = c === 0 ? this.inL : this.inR;
-          tf.forward(src, (first + f) * hop - this.inBase, re, im, specOff);
-          for (let k = 0; k < bins; k++) {
-            const a = re[specOff + k];
-            const b = im[specOff + k];
-            mag[magOff + k] = Math.sqrt(a * a + b * b);
-          }
+          tf.forwardWithMagnitude(src, (first + f) * hop - this.inBase, re, im, specOff, mag, magOff, bins);
         } else {
           mag.fill(0, magOff, magOff + bins);
         }
@@ -233,7 +225,7 @@ class Separator {
   }
 
   private synthesise(split: SplitBuffers): void {
-    const { F, nBins, bins, hop, mre, mim, tf, S } = this;
+    const { F, nBins, bins, hop, tf, S } = this;
     const { re, im, masks, first, n } = split;
     const residual = this.model.residualStem;
     const keepHigh = this.highBand === 'residual';
@@ -245,20 +237,8 @@ class Separator {
         const mask = masks[s];
         const high = keepHigh && s === residual ? 1 : 0;
         for (let c = 0; c < 2; c++) {
-          const specOff = (c * F + f) * nBins;
-          const maskOff = (c * F + f) * bins;
-          const o = c * nBins;
-          for (let k = 0; k < bins; k++) {
-            const m = mask[maskOff + k];
-            mre[o + k] = re[specOff + k] * m;
-            mim[o + k] = im[specOff + k] * m;
-          }
-          for (let k = bins; k < nBins; k++) {
-            mre[o + k] = re[specOff + k] * high;
-            mim[o + k] = im[specOff + k] * high;
-          }
+          tf.inverseMaskedAdd(re, im, (c * F + f) * nBins, mask, (c * F + f) * bins, bins, high, c === 0 ? this.accL[s] : this.accR[s], at);
         }
-        tf.inverseStereoAdd(mre, mim, 0, mre, mim, nBins, this.accL[s], this.accR[s], at);
       }
     }
   }
@@ -295,7 +275,8 @@ class Separator {
               si[o + k] = im[specOff + k] * high;
             }
           }
-          tf.inverseStereoAdd(sr, si, 0, sr, si, nBins, this.accL[s], this.accR[s], at);
+          tf.inverseAdd(sr, si, 0, this.accL[s], at);
+          tf.inverseAdd(sr, si, nBins, this.accR[s], at);
         }
       }
     }

@@ -50,8 +50,10 @@ export interface SpectrogramChunkModel extends ModelIdentity {
   readonly framesPerSegment: number;
   /** The secondary stem is input - compensate x primary (UVR's volume compensation). */
   readonly compensate: number;
+  /** How many estimate() calls may be in flight at once (the loop keeps that many segments going). */
+  readonly concurrency?: number;
   /**
-   * spec: [4][bins][framesPerSegment] (L.re, L.im, R.re, R.im) of one segment.
+   * spec: [4][bins][framesPerSegment] (L.re, L.im, R.re, R.im) of one segment (left unchanged until this resolves).
    * out: same layout, to fill with the primary stem's spectrogram.
    */
   estimate(spec: Float32Array, out: Float32Array, timings: InferenceTimings): Promise<void>;

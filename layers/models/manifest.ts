@@ -130,7 +130,7 @@ export function parseManifest(raw: unknown, where: string): ModelManifest {
   if (!isObj(raw.stft)) fail(where, 'stft must be an object');
   const nFft = posInt(raw.stft, 'nFft', where);
   const hop = posInt(raw.stft, 'hop', where);
-  if ((nFft & (nFft - 1)) !== 0 && !pffftSupports(nFft)) fail(where, 'stft.nFft must be a power of two or 32 x 2^a 3^b 5^c');
+  if (!pffftSupports(nFft)) fail(where, 'stft.nFft must be 32 x 2^a 3^b 5^c (what the engine\'s FFT transforms)');
   if (raw.stft.window !== 'hann-periodic') fail(where, 'stft.window must be "hann-periodic"');
   // mask models: the engine pads the input itself (and its grid needs hop | nFft); mdx models: frames centred with reflect padding
   if (!isMdx && nFft % hop !== 0) fail(where, 'stft.hop must divide stft.nFft');
