@@ -22,7 +22,6 @@ import { EmfFileBackend } from './emf-store.js';
 import { EventSourceMapping, type QueueFunction } from './event-source-mapping.js';
 import { InProcessFunction, type Handler } from './function-runtime.js';
 import { LOCAL_S3_CLIENT_ENV, startLocalS3 } from './s3-server.js';
-import { enableSharedModels } from './shared-models.js';
 import { LocalQueue } from './sqs-queue.js';
 
 export interface LocalStackOptions {
@@ -78,7 +77,6 @@ export interface LocalStack {
 
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
   const bucket = opts.bucket ?? 'stem-splitter-local';
-  enableSharedModels();
   const policy = validateRetryPolicy(opts.policy ?? DEFAULT_RETRY_POLICY);
   mkdirSync(path.join(opts.dataDir, 's3'), { recursive: true });
   const handlers: Record<string, HttpHandler> = {};
@@ -104,10 +102,13 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     ...retryPolicyEnv(policy),
     ...opts.env,
   });
-  const [presign, status, metrics, separate, deadLetter] = await Promise.all([
+  const [presign, status, metrics, separate, deadLetter, sharedModels] = await Promise.all([
     import('../functions/presign/handler.js'), import('../functions/status/handler.js'),
     import('../functions/metrics/handler.js'), import('../functions/separate/handler.js'), import('../functions/dead-letter/handler.js'),
+    // imported with the handlers, so it registers with the same module instances they use (tests reset modules per stack)
+    import('./shared-models.js'),
   ]);
+  sharedModels.enableSharedModels();
   handlers.presign = presign.handler as unknown as HttpHandler;
   handlers.status = status.handler as unknown as HttpHandler;
   // the same metrics function as in AWS, answering from the EMF records collected here instead of CloudWatch
