@@ -2,14 +2,14 @@
  * Separate's stitch mode: once every segment is stored, one invocation claims the job (a lease to
  * its deadline, written with If-Match), reads each stem's segments in order, crossfades their
  * overlaps, encodes the stems in the job's format, stores them and the zip under results/, marks
- * the job `done` and removes work/. A duplicate stitch delivery finds the job claimed (LEASE_HELD,
- * back to the queue) or done (skipped).
+ * the job `done` and removes work/. A duplicate stitch delivery finds the job claimed by a live
+ * stitch or done, and is dropped.
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import { StemEncoder } from '../audio/encode.js';
 import { OUTPUT_FORMATS } from '../contracts/media.js';
-import { asStemSplitterError, LeaseHeldError, logDetail, StemSplitterError } from '../core/errors.js';
+import { asStemSplitterError, logDetail, StemSplitterError } from '../core/errors.js';
 import { crossfade, type SegmentSpec } from '../engine/segments.js';
 import { selectStems } from '../engine/separate-file.js';
 import { readModelManifest } from '../models/registry.js';
@@ -28,9 +28,15 @@ export async function runStitch(task: { jobId: string; generation: number }, buc
   const found = await deps.jobs.get(jobId);
   const job = found?.value;
   const f = job?.fanout;
+  if (job && (job.state === 'done' || job.state === 'failed')) {
+    // a late duplicate (e.g. a segment delivered twice wrote this task again after the cleanup): clean again
+    await deletePrefix(deps.s3, bucket, KEYS.work(jobId));
+    return skipped(`job already ${job.state}`);
+  }
   if (!found || !job || job.state !== 'processing' || !f || f.generation !== generation) return skipped('job is not waiting for a stitch');
   if (f.done.length < f.total) return skipped(`${f.done.length} of ${f.total} segments stored`);
-  if (f.stitching && leaseHeld(job)) throw new LeaseHeldError(`job ${jobId} is being stitched by another worker until ${job.leaseUntil}`);
+  // a live stitch holds the job: its own delivery comes back if it dies, so this duplicate can go
+  if (f.stitching && leaseHeld(job)) return skipped(`being stitched by another worker until ${job.leaseUntil}`);
   let current: Versioned<Job>;
   try {
     current = await deps.jobs.replace({
