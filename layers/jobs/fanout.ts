@@ -105,7 +105,7 @@ export function errorOf(e: StemSplitterError): { code: StemSplitterError['code']
  * Adds segment `index` to the job's counter with a conditional write (If-Match on the record):
  * concurrent workers retry on the new version, so exactly one of them sees the count complete.
  */
-export async function registerSegment(jobId: string, generation: number, index: number, jobs: JobStore): Promise<{ state: 'gone' } | { state: 'registered' | 'complete'; job: Versioned<Job> }> {
+export async function registerSegment(jobId: string, generation: number, index: number, ms: number, jobs: JobStore): Promise<{ state: 'gone' } | { state: 'registered' | 'complete'; job: Versioned<Job> }> {
   for (let attempt = 0; ; attempt++) {
     const current = await jobs.get(jobId);
     const f = current?.value.fanout;
@@ -115,7 +115,7 @@ export async function registerSegment(jobId: string, generation: number, index: 
     try {
       const job = await jobs.replace({
         ...current.value,
-        fanout: { ...f, done },
+        fanout: { ...f, done, segmentMs: { ...f.segmentMs, [index]: Math.round(ms) } },
         progress: { stage: 'separate', fraction: done.length / f.total, segments: { done: done.length, total: f.total } },
       }, current.etag);
       return { state: done.length === f.total ? 'complete' : 'registered', job };

@@ -45,6 +45,10 @@ export interface JobFanout {
   startedAt: string;
   /** The stitch has claimed the job (its lease is leaseUntil). */
   stitching?: boolean;
+  /** What each step cost (ms): cutting the song (download, probe, counting), each segment's invocation by index, the stitch. */
+  planMs?: number;
+  segmentMs?: Record<string, number>;
+  stitchMs?: number;
 }
 
 /** Job ids: 128 random bits, URL-safe. */

@@ -217,7 +217,7 @@ async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps, del
       const total = planSegments(prepared.manifest, samples, decision.splitsPerSegment).length;
       await writing;
       await update({
-        fanout: initialFanout(current.value.attempts, total, samples, decision.splitsPerSegment, prepared.outputRate),
+        fanout: { ...initialFanout(current.value.attempts, total, samples, decision.splitsPerSegment, prepared.outputRate), planMs: Math.round(performance.now() - t0) },
         source: prepared.source,
         leaseUntil: new Date(fanoutLeaseUntil(Date.now(), deps.retry)).toISOString(),
         progress: { stage: 'separate', fraction: 0, segments: { done: 0, total } },

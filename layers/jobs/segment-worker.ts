@@ -69,7 +69,7 @@ export async function runSegment(task: { jobId: string; generation: number; inde
       Bucket: bucket, Key: KEYS.segmentStem(jobId, generation, index, stem),
       Body: new Uint8Array(out[i].buffer, out[i].byteOffset, out[i].byteLength), ContentType: 'application/octet-stream',
     }))));
-    const registered = await registerSegment(jobId, generation, index, deps.jobs);
+    const registered = await registerSegment(jobId, generation, index, performance.now() - t0, deps.jobs);
     if (registered.state === 'gone') {
       // the job ended (failed) while this segment ran: take back what was just stored
       await deletePrefix(deps.s3, bucket, KEYS.work(jobId));

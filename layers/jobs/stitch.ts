@@ -83,7 +83,7 @@ export async function runStitch(task: { jobId: string; generation: number }, buc
     const totalMs = Date.now() - Date.parse(f.startedAt);
     const timings = { ...job.timings, encodeMs, uploadResultsMs: performance.now() - u0, totalMs };
     await deps.jobs.replace({
-      ...current.value, state: 'done', leaseUntil: undefined, result, timings,
+      ...current.value, state: 'done', leaseUntil: undefined, result, timings, fanout: { ...current.value.fanout!, stitchMs: Math.round(performance.now() - t0) },
       progress: { stage: 'done', fraction: 1, segments: { done: f.total, total: f.total } },
     }, current.etag);
     await deletePrefix(deps.s3, bucket, KEYS.work(jobId));
