@@ -14,6 +14,7 @@ import { alignedFrames, planSegments, separateSegment, splitsPerSegment, type Se
 import { separateFile } from '../layers/engine/separate-file.js';
 import { separateStream } from '../layers/engine/separator.js';
 import { asMaskModel } from '../layers/engine/types.js';
+import { shouldFanOut } from '../layers/jobs/fanout.js';
 import type { Job } from '../layers/jobs/job.js';
 import { joinSegments } from '../layers/jobs/stitch.js';
 import { readModelManifest } from '../layers/models/registry.js';
@@ -84,6 +85,26 @@ describe('segments on the split grid', () => {
       expect(got.length).toBe(ref.length);
       expect(sdr(ref, got)).toBeGreaterThan(100);
     }
+  });
+});
+
+describe('when a song fans out', () => {
+  const settings = { segmentSeconds: 120, timeFraction: 0.5, aboveSeconds: undefined };
+  const song = async (model: string, seconds: number) => ({ manifest: await readModelManifest(model), source: { durationSeconds: seconds } as never });
+
+  it('fans out a mask model when a single run would take more than the time fraction of the timeout, in whole splits', async () => {
+    const ten = await song('default', 600);
+    expect(shouldFanOut(ten, 449, 900, settings)).toMatchObject({ fanOut: false, reason: 'fits one run' });
+    // 120 s is 10.09 splits of 11.89 s: 10 per segment
+    expect(shouldFanOut(ten, 451, 900, settings)).toMatchObject({ fanOut: true, splitsPerSegment: 10 });
+    expect(shouldFanOut(ten, 10, 900, { ...settings, aboveSeconds: 300 })).toMatchObject({ fanOut: true, reason: 'longer than 300 s' });
+    expect(shouldFanOut(ten, 10, 900, { ...settings, segmentSeconds: 1 })).toMatchObject({ splitsPerSegment: 2 });
+  });
+
+  it('never cuts a song shorter than one segment, nor a chunk model (mdx)', async () => {
+    expect(shouldFanOut(await song('default', 100), 10_000, 900, settings)).toMatchObject({ fanOut: false, reason: 'shorter than one segment' });
+    const mdx = { manifest: { ...(await readModelManifest('default')), family: 'mdx' }, source: { durationSeconds: 3600 } as never };
+    expect(shouldFanOut(mdx, 10_000, 900, settings)).toMatchObject({ fanOut: false, reason: 'family mdx runs as one piece' });
   });
 });
 
