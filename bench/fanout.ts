@@ -44,7 +44,8 @@ const s = (ms: number) => (ms / 1000).toFixed(1);
 const single = await run(1, 'single');
 const audio = single.job.source!.durationSeconds!;
 console.log(`machine: ${os.cpus()[0].model}, ${os.availableParallelism()} cores; model ${model}; song ${audio.toFixed(1)} s (wav, MUSDB mixture); STEMS_THREADS = all cores in every worker`);
-console.log(`single run: wall ${s(single.wallMs)} s (separation ${s(single.job.timings!.totalMs!)} s)`);
+const st = single.job.timings!;
+console.log(`single run: wall ${s(single.wallMs)} s (separation ${s(st.totalMs!)} s: inference ${s(st.inferenceMs!)}, encode ${s(st.encodeMs!)}, results to S3 ${s(st.uploadResultsMs!)})`);
 
 const manifest = await readModelManifest(model);
 const runs: { workers: number; r: Run; critical: number }[] = [];
@@ -55,7 +56,8 @@ for (const workers of [1, 2, 4]) {
   const critical = f.planMs! + Math.max(...segMs) + f.stitchMs!;
   runs.push({ workers, r, critical });
   console.log(`fan-out, ${workers} worker(s): ${f.total} segments of ${f.splitsPerSegment} splits; wall ${s(r.wallMs)} s (${(single.wallMs / r.wallMs).toFixed(2)}x the single run); `
-    + `cut ${s(f.planMs!)} s, segments ${segMs.map(s).join(' / ')} s (sum ${s(segMs.reduce((a, b) => a + b, 0))}), stitch ${s(f.stitchMs!)} s; critical path ${s(critical)} s`);
+    + `cut ${s(f.planMs!)} s, segments ${segMs.map(s).join(' / ')} s (sum ${s(segMs.reduce((a, b) => a + b, 0))}), `
+    + `stitch ${s(f.stitchMs!)} s (read + crossfade + encode ${s(r.job.timings!.encodeMs!)}, results to S3 ${s(r.job.timings!.uploadResultsMs!)}); critical path ${s(critical)} s`);
 }
 
 // cost model from the uncontended (1-worker) run: a segment of n splits takes a + b·n

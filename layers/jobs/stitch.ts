@@ -58,19 +58,18 @@ export async function runStitch(task: { jobId: string; generation: number }, buc
     // resampled stems are exactly as long as the source (in time) where its header says how long (as separateFile)
     const outputFrames = source?.frames !== undefined && f.outputRate !== manifest.sampleRate
       ? Math.round((source.frames * f.outputRate) / source.sampleRate) : undefined;
-    const stems: { stem: string; file: string; clippedSamples: number; frames: number }[] = [];
     const e0 = performance.now();
-    for (const stem of wanted) {
-      const file = path.join(work, `${stem}.${ext}`);
-      const encoder = new StemEncoder(file, { format: job.options.format, inputRate: manifest.sampleRate, outputRate: f.outputRate, outputFrames });
-      try {
-        await joinSegments(segments, (i) => readSegment(deps, bucket, KEYS.segmentStem(jobId, generation, i, stem), segments[i]), (x) => encoder.write(x));
-        stems.push({ stem, file, ...(await encoder.finish()) });
-      } catch (err) {
-        encoder.abort();
-        throw err;
-      }
-    }
+    // stems side by side (one encoder process each), like a single run; two segments per stem in memory
+    const encoders = wanted.map((stem) => new StemEncoder(path.join(work, `${stem}.${ext}`), {
+      format: job.options.format, inputRate: manifest.sampleRate, outputRate: f.outputRate, outputFrames,
+    }));
+    const stems = await Promise.all(wanted.map(async (stem, s) => {
+      await joinSegments(segments, (i) => readSegment(deps, bucket, KEYS.segmentStem(jobId, generation, i, stem), segments[i]), (x) => encoders[s].write(x));
+      return { stem, file: encoders[s].file, ...(await encoders[s].finish()) };
+    })).catch((err) => {
+      for (const e of encoders) e.abort();
+      throw err;
+    });
     const encodeMs = performance.now() - e0;
     current = await deps.jobs.replace({ ...current.value, progress: { stage: 'upload', fraction: 0, segments: { done: f.total, total: f.total } } }, current.etag);
     const u0 = performance.now();
