@@ -52,14 +52,17 @@ function joins(segments: SegmentSpec[]): number[] {
 }
 
 describe('segments on the split grid', () => {
-  it('cover the song, overlap by one split less the padding, and joined reproduce a single run (gain model)', async () => {
+  it.each([
+    ['masks', undefined],
+    ['Wiener filtering (quality best)', { iterations: 1, softmask: false, residual: false, blockFrames: 16 }],
+  ] as const)('cover the song, overlap by one split less the padding, and joined reproduce a single run (gain model, %s)', async (_, wiener) => {
     const dir = writeGainModel({ id: 'seg-gain', gains: { vocals: 2, accompaniment: 1 } });
     const manifest = await readModelManifest(dir);
     const model = asMaskModel((await loadModel(dir, 1)).model);
     const N = 20_011;
     const x = musicLike(N);
     const single: Float32Array[][] = [[], []];
-    await separateStream(chunksOf(x), model, async (b, n) => { for (const [i, s] of b.entries()) single[i].push(s.slice(0, 2 * n)); });
+    await separateStream(chunksOf(x), model, async (b, n) => { for (const [i, s] of b.entries()) single[i].push(s.slice(0, 2 * n)); }, { wiener });
     const segments = planSegments(manifest, N, 3);
     expect(segments.length).toBeGreaterThan(5);
     expect(segments[0].keepStart).toBe(0);
@@ -73,7 +76,7 @@ describe('segments on the split grid', () => {
     const outs: Float32Array[][] = [];
     for (const seg of segments) {
       const parts: Float32Array[][] = [[], []];
-      await separateSegment(chunksOf(x.subarray(2 * Math.max(0, seg.readStart)), 1000), model, seg, async (b, n) => { for (const [i, s] of b.entries()) parts[i].push(s.slice(0, 2 * n)); });
+      await separateSegment(chunksOf(x.subarray(2 * Math.max(0, seg.readStart)), 1000), model, seg, async (b, n) => { for (const [i, s] of b.entries()) parts[i].push(s.slice(0, 2 * n)); }, { wiener });
       outs.push(parts.map(concat));
       expect(outs.at(-1)![0].length).toBe(2 * (seg.keepEnd - seg.keepStart));
     }
