@@ -7,6 +7,7 @@
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { JobStore } from '../layers/storage/job-store.js';
 import { startLocalStack } from '../local/stack.js';
@@ -16,8 +17,9 @@ import type { Job } from '../layers/jobs/job.js';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 
 const [input, model, workers, mode, segmentSeconds] = process.argv.slice(2);
+const dataDir = tmpDir('bench-fanout');
 const stack = await startLocalStack({
-  port: 0, dataDir: tmpDir('bench-fanout'), concurrency: 1, workers: Number(workers),
+  port: 0, dataDir, concurrency: 1, workers: Number(workers),
   env: mode === 'single'
     // one segment longer than any song: never cut
     ? { STEMS_FANOUT_SEGMENT_S: '100000' }
@@ -43,6 +45,8 @@ try {
   result = { wallMs, job };
 } finally {
   await stack.close();
+  // a 10-minute song leaves ~600 MB of uploads, intermediates and results behind
+  await rm(dataDir, { recursive: true, force: true });
 }
 // after close: the stack captures stdout for its EMF store while it runs
 console.log(JSON.stringify(result));
