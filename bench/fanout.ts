@@ -74,13 +74,15 @@ const a = Math.max(0, mt - b * mn);
 const P = Math.ceil(segs.at(-1)!.endFrame / F);
 const plan = base.planMs! / 1000;
 const stitch = base.stitchMs! / 1000;
+// the local workers are warm after their first segment (one process, sessions cached); a fresh Lambda worker loads the model first
+const load = (single.job.timings!.loadModelMs ?? 0) / 1000;
 console.log('');
 console.log(`model: a segment of n splits (${(F * manifest.stft.hop / manifest.sampleRate).toFixed(2)} s each) costs a + b·n = ${a.toFixed(2)} + ${b.toFixed(2)}·n s (least squares over the 1-worker run's ${pts.length} segments: fixed part = model load, download, decode up to the segment);`);
-console.log(`with N workers the song is cut into at most N segments of L = max(2, ceil((P-1)/N)+1) splits (P = ${P}); projected wall = cut ${plan.toFixed(1)} s + (a + b·L) + stitch ${stitch.toFixed(1)} s + 3 queue hops × ${HOP_S} s;`);
-console.log('assumes each Lambda worker has this machine\'s per-core speed and core count, warm or cold starts inside a, and the segment queue\'s concurrency >= N.');
+console.log(`with N workers the song is cut into at most N segments of L = max(2, ceil((P-1)/N)+1) splits (P = ${P}); projected wall = cut ${plan.toFixed(1)} s + model load ${load.toFixed(1)} s + (a + b·L) + stitch ${stitch.toFixed(1)} s + 3 queue hops × ${HOP_S} s;`);
+console.log('assumes each Lambda worker has this machine\'s per-core speed and core count (2), all N start at once (segment queue concurrency >= N), and excludes the container\'s own cold start (bench:cold-start: the bundle imports in ~0.2 s; image pull not measured here).');
 const projected = (n: number) => {
   const L = Math.max(2, Math.ceil((P - 1) / n) + 1);
-  return { L, seconds: plan + a + b * L + stitch + 3 * HOP_S };
+  return { L, seconds: plan + load + a + b * L + stitch + 3 * HOP_S };
 };
 for (const n of [8, 16, 32]) {
   const p = projected(n);
