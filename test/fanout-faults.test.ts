@@ -124,7 +124,8 @@ describe('fan-out faults (real worker processes, production timing scaled by 1/3
     expect(counts).toEqual({ 'seg-0.task.json': [1], 'seg-1.task.json': [1, 2], 'seg-2.task.json': [1], 'seg-3.task.json': [1], 'stitch.task.json': [1] });
     const seg1 = invocations.get(`${work}g1/seg-1.task.json`)!;
     expect(seg1[1].at - seg1[0].at).toBeGreaterThan(V - 500);
-    expect(await keysUnder(s3, stack.bucket, work)).toEqual([]);
+    // the stitch removes work/ right after marking the job done (its invocation ends then)
+    await until('work/ to be removed', async () => (await keysUnder(s3, stack.bucket, work)).length === 0, 10_000);
     await againstSingle(s3, stack.bucket, job, file);
   }, 150_000);
 
@@ -140,8 +141,9 @@ describe('fan-out faults (real worker processes, production timing scaled by 1/3
     expect(parseTaskKey(task)).toMatchObject({ kind: 'segment', index: 2 });
     // segments still running when the job ended take back what they stored
     await until('the other segments to settle', async () => stack.segments.depth().inFlight === 0 && stack.segmentWorkers.stats.active === 0);
+    // dead-letter removes work/ right after marking the job failed
+    await until('work/ to be removed', async () => stack.deadLetter.stats.active === 0 && (await keysUnder(s3, stack.bucket, work)).length === 0, 10_000);
     expect(await keysUnder(s3, stack.bucket, `results/${job.id}/`)).toEqual([]);
-    expect(await keysUnder(s3, stack.bucket, work)).toEqual([]);
   }, 150_000);
 });
 

@@ -143,6 +143,8 @@ describe('fan-out on the local stack', () => {
     const fanout = job!.fanout!;
     expect(fanout.total).toBeGreaterThanOrEqual(minSegments);
     expect(job!.progress).toMatchObject({ stage: 'done', segments: { done: fanout.total, total: fanout.total } });
+    // the stitch removes work/ right after marking the job done (its invocation ends then)
+    await stack.idle();
     expect(await keysUnder(s3, stack.bucket, `work/${job!.id}/`)).toEqual([]);
 
     const single = path.join(dir, `${model}-single`);
