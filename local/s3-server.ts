@@ -134,7 +134,13 @@ function perKeyConsistency(store: Store) {
         const exists = await store.existsObject(bucket, key);
         const etag = exists ? (await store.getMetadata(bucket, key)).etag : undefined;
         const strip = (e: string) => e.replace(/^W\//, '').replace(/"/g, '');
-        if ((ifNoneMatch === '*' && exists) || (ifMatch !== '' && (!etag || strip(ifMatch) !== strip(etag)))) {
+        if (ifMatch !== '' && !exists) {
+          // S3: If-Match with no current object under the key fails 404, not 412
+          ctx.status = 404;
+          ctx.body = { Error: { Code: 'NoSuchKey', Message: 'The specified key does not exist.', Key: key } };
+          return;
+        }
+        if ((ifNoneMatch === '*' && exists) || (ifMatch !== '' && strip(ifMatch) !== strip(etag!))) {
           ctx.status = 412;
           ctx.body = { Error: { Code: 'PreconditionFailed', Message: 'At least one of the pre-conditions you specified did not hold', Condition: ifNoneMatch ? 'If-None-Match' : 'If-Match' } };
           return;

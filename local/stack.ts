@@ -4,7 +4,8 @@
  * queue (local/sqs-queue.ts: visibility timeout, receive counts, dead-letter redrive, duplicates)
  * that an event source mapping (local/event-source-mapping.ts) feeds to `separate`, with the
  * dead-letter queue feeding `dead-letter`; the queues are derived from the same retry policy as the
- * stack's. An HTTP server turns requests into API Gateway events for `presign`, `status` and
+ * stack's. Fan-out tasks (work/*.task.json: a long song's segments and their stitch) go the same
+ * way through a segment queue to `separate`, consumed by N concurrent workers. An HTTP server turns requests into API Gateway events for `presign`, `status` and
  * `metrics`. Only configuration differs from AWS.
  */
 import type { S3EventRecord } from 'aws-lambda';
@@ -13,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ENV } from '../layers/core/env.js';
 import { DEFAULT_RETRY_POLICY, deadLetterTimeoutSeconds, retryPolicyEnv, validateRetryPolicy, visibilityTimeoutSeconds, type RetryPolicy } from '../layers/jobs/retry-policy.js';
-import { decodeEventKey, encodeEventKey, KEYS } from '../layers/storage/s3.js';
+import { decodeEventKey, encodeEventKey, KEYS, TASK_SUFFIX } from '../layers/storage/s3.js';
 import { ROUTES } from '../layers/contracts/api.js';
 import { createHttpApi, localRoute, type HttpHandler, type StaticSite } from './http-api.js';
 import { captureEmf } from './emf-capture.js';
@@ -21,7 +22,6 @@ import { EmfFileBackend } from './emf-store.js';
 import { EventSourceMapping, type QueueFunction } from './event-source-mapping.js';
 import { InProcessFunction, type Handler } from './function-runtime.js';
 import { LOCAL_S3_CLIENT_ENV, startLocalS3 } from './s3-server.js';
-import { enableSharedModels } from './shared-models.js';
 import { LocalQueue } from './sqs-queue.js';
 
 export interface LocalStackOptions {
@@ -32,11 +32,13 @@ export interface LocalStackOptions {
   bucket?: string;
   /** Most separations at once: the event source mapping's maximum concurrency. @default 1 */
   concurrency?: number;
+  /** Most segment workers at once (the segment queue's event source mapping) for fanned-out songs. @default concurrency */
+  workers?: number;
   /** Attempts, function timeout and lease margin; the queues' settings derive from it. @default DEFAULT_RETRY_POLICY */
   policy?: RetryPolicy;
   /** Probability that the upload queue stores a message twice (SQS's at-least-once delivery). @default 0 */
   duplicateRate?: number;
-  /** Runs `separate` elsewhere than in this process (tests: real processes that can be killed). */
+  /** Runs `separate` (uploads and fan-out tasks) elsewhere than in this process (tests: real processes that can be killed). */
   separate?: QueueFunction;
   /** Extra environment for the handlers (e.g. STEMS_MODELS_DIR, STEMS_DEFAULT_MODEL). */
   env?: Record<string, string>;
@@ -53,12 +55,15 @@ export interface LocalStack {
   /** The upload queue and its dead-letter queue. */
   uploads: LocalQueue;
   deadLetters: LocalQueue;
-  /** What consumes them: separate and dead-letter. */
+  /** Fan-out tasks (segments, stitch): S3 notifications of work/*.task.json, dead letters to deadLetters. */
+  segments: LocalQueue;
+  /** What consumes them: separate (twice: uploads and segments) and dead-letter. */
   separate: EventSourceMapping;
+  segmentWorkers: EventSourceMapping;
   deadLetter: EventSourceMapping;
   /** `separate` in this process (undefined when options.separate runs it elsewhere). */
   separateFunction?: InProcessFunction<unknown>;
-  /** Upload keys whose message reached the dead-letter queue, in order. */
+  /** Upload (and task) keys whose message reached the dead-letter queue, in order. */
   deadLettered: string[];
   /** Sends an S3 event record to the upload queue, as the bucket notification does. */
   deliver(record: S3EventRecord): void;
@@ -72,7 +77,6 @@ export interface LocalStack {
 
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
   const bucket = opts.bucket ?? 'stem-splitter-local';
-  enableSharedModels();
   const policy = validateRetryPolicy(opts.policy ?? DEFAULT_RETRY_POLICY);
   mkdirSync(path.join(opts.dataDir, 's3'), { recursive: true });
   const handlers: Record<string, HttpHandler> = {};
@@ -98,10 +102,13 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     ...retryPolicyEnv(policy),
     ...opts.env,
   });
-  const [presign, status, metrics, separate, deadLetter] = await Promise.all([
+  const [presign, status, metrics, separate, deadLetter, sharedModels] = await Promise.all([
     import('../functions/presign/handler.js'), import('../functions/status/handler.js'),
     import('../functions/metrics/handler.js'), import('../functions/separate/handler.js'), import('../functions/dead-letter/handler.js'),
+    // imported with the handlers, so it registers with the same module instances they use (tests reset modules per stack)
+    import('./shared-models.js'),
   ]);
+  sharedModels.enableSharedModels();
   handlers.presign = presign.handler as unknown as HttpHandler;
   handlers.status = status.handler as unknown as HttpHandler;
   // the same metrics function as in AWS, answering from the EMF records collected here instead of CloudWatch
@@ -116,6 +123,12 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const separateFunction = opts.separate ? undefined
     : new InProcessFunction('separate', () => separate.handler as unknown as Handler<unknown>, policy.functionTimeoutSeconds);
   const separateMapping = new EventSourceMapping({ queue: uploads, maxConcurrency: opts.concurrency ?? 1, invoke: opts.separate ?? separateFunction!.invoke });
+  // the segment queue: same function, same policy, its own concurrency (the workers a song fans out to)
+  const segments = new LocalQueue({
+    name: 'segments', visibilityTimeoutSeconds: visibilityTimeoutSeconds(policy), duplicateRate: opts.duplicateRate,
+    redrive: { deadLetterQueue: deadLetters, maxReceiveCount: policy.maxAttempts },
+  });
+  const segmentMapping = new EventSourceMapping({ queue: segments, maxConcurrency: opts.workers ?? opts.concurrency ?? 1, invoke: opts.separate ?? separateFunction!.invoke });
   const deadLettered: string[] = [];
   const deadLetterFunction = new InProcessFunction('dead-letter', () => deadLetter.handler as unknown as Handler<unknown>, deadLetterTimeoutSeconds(policy));
   const deadLetterMapping = new EventSourceMapping({
@@ -128,25 +141,30 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
 
   const deliver = (record: S3EventRecord) => { uploads.send(JSON.stringify({ Records: [record] })); };
   // the bucket notification of the stack: ObjectCreated:* with prefix uploads/, keys encoded as S3 encodes them
+  // and ObjectCreated:* with prefix work/, suffix .task.json to the segment queue
   s3.onEvent((event) => {
     for (const r of event.Records) {
-      if (!r.eventName.startsWith('ObjectCreated') || !r.s3.object.key.startsWith(KEYS.uploadsPrefix)) continue;
-      deliver({ ...r, s3: { ...r.s3, object: { ...r.s3.object, key: encodeEventKey(r.s3.object.key) } } });
+      if (!r.eventName.startsWith('ObjectCreated')) continue;
+      const key = r.s3.object.key;
+      const record = { ...r, s3: { ...r.s3, object: { ...r.s3.object, key: encodeEventKey(key) } } };
+      if (key.startsWith(KEYS.uploadsPrefix)) deliver(record);
+      else if (key.startsWith(KEYS.workPrefix) && key.endsWith(TASK_SUFFIX)) segments.send(JSON.stringify({ Records: [record] }));
     }
   });
 
   const idle = async () => {
-    const busy = () => [uploads, deadLetters].some((q) => { const d = q.depth(); return d.visible + d.inFlight > 0; })
-      || separateMapping.stats.active + deadLetterMapping.stats.active > 0;
+    const busy = () => [uploads, segments, deadLetters].some((q) => { const d = q.depth(); return d.visible + d.inFlight > 0; })
+      || separateMapping.stats.active + segmentMapping.stats.active + deadLetterMapping.stats.active > 0;
     while (busy()) await new Promise((r) => setTimeout(r, 20));
   };
 
   return {
     apiUrl, s3Endpoint: s3.endpoint, bucket, dataDir: opts.dataDir, policy, emfFile,
-    uploads, deadLetters, separate: separateMapping, deadLetter: deadLetterMapping, separateFunction, deadLettered, deliver, idle,
+    uploads, deadLetters, segments, separate: separateMapping, segmentWorkers: segmentMapping, deadLetter: deadLetterMapping, separateFunction, deadLettered, deliver, idle,
     close: async () => {
-      const stopped = Promise.all([separateMapping.stop(), deadLetterMapping.stop()]);
+      const stopped = Promise.all([separateMapping.stop(), segmentMapping.stop(), deadLetterMapping.stop()]);
       uploads.close();
+      segments.close();
       deadLetters.close();
       await stopped;
       await new Promise<void>((r) => http.close(() => r()));

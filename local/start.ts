@@ -16,6 +16,8 @@ const stack = await startLocalStack({
   port: readPositiveNumber('PORT', 3000),
   dataDir,
   concurrency: readPositiveNumber('STEMS_LOCAL_CONCURRENCY', 1),
+  // segment workers for long songs that fan out (STEMS_FANOUT_* decide when)
+  workers: readPositiveNumber('STEMS_LOCAL_WORKERS', 2),
   // the stack's retry policy (STEMS_MAX_ATTEMPTS, STEMS_FUNCTION_TIMEOUT_S, STEMS_LEASE_MARGIN_S override it)
   policy: retryPolicyFromEnv(),
   // built by `npm run build:web` (part of `npm start`)

@@ -72,12 +72,16 @@ describe('bucket', () => {
     });
   });
 
-  it('sends ObjectCreated under uploads/ only to the upload queue', () => {
+  it('sends ObjectCreated under uploads/ to the upload queue and fan-out tasks (work/*.task.json) to the segment queue, nothing else', () => {
     template.hasResourceProperties('Custom::S3BucketNotifications', {
       NotificationConfiguration: { QueueConfigurations: [{
         Events: ['s3:ObjectCreated:*'],
         Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'uploads/' }] } },
         QueueArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FunctionsUploads'), 'Arn'] },
+      }, {
+        Events: ['s3:ObjectCreated:*'],
+        Filter: { Key: { FilterRules: [{ Name: 'suffix', Value: '.task.json' }, { Name: 'prefix', Value: 'work/' }] } },
+        QueueArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FunctionsSegments'), 'Arn'] },
       }] },
     });
     const notifications = Object.values(template.findResources('Custom::S3BucketNotifications'))[0];
@@ -95,10 +99,11 @@ describe('functions', () => {
   it('sizes separate from the configuration', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       ImageConfig: { Command: ['separate.handler'] },
-      MemorySize: 6144, Timeout: 900, EphemeralStorage: { Size: 4096 }, ReservedConcurrentExecutions: 10,
+      MemorySize: 6144, Timeout: 900, EphemeralStorage: { Size: 4096 }, ReservedConcurrentExecutions: 20,
       Architectures: ['x86_64'],
       Environment: { Variables: Match.objectLike({
         STEMS_DEFAULT_MODEL: 'default', STEMS_MAX_DURATION_S: '1200', STEMS_MAX_ATTEMPTS: '3', STEMS_FUNCTION_TIMEOUT_S: '900', STEMS_LEASE_MARGIN_S: '10',
+        STEMS_FANOUT_SEGMENT_S: '120', STEMS_FANOUT_TIME_FRACTION: '0.5',
       }) },
     });
     const separate = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => f.Properties.ImageConfig?.Command?.[0] === 'separate.handler')!;
@@ -159,6 +164,32 @@ describe('upload queue', () => {
     })]);
   });
 
+  it('fan-out: a segment queue feeds separate (batch 1, its own concurrency), with the same retry policy and dead-letter queue', () => {
+    const [segId, segments] = queue('Segments');
+    const [dlqId] = queue('SeparateFailures');
+    expect(segments.Properties).toMatchObject({
+      VisibilityTimeout: 5400, SqsManagedSseEnabled: true,
+      RedrivePolicy: { maxReceiveCount: 3, deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] } },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: Match.stringLikeRegexp('^FunctionsSeparate') },
+      EventSourceArn: { 'Fn::GetAtt': [segId, 'Arn'] },
+      BatchSize: 1, ScalingConfig: { MaximumConcurrency: DEFAULT_CONFIG.fanoutMaxConcurrency }, FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    const statements = Object.values(template.findResources('AWS::SQS::QueuePolicy')).filter((p) => JSON.stringify(p.Properties.Queues).includes(segId))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    expect(statements.filter((st: Statement) => st.Effect === 'Allow')).toEqual([expect.objectContaining({ Principal: { Service: 's3.amazonaws.com' } })]);
+    // stalled segments alarm, notified like the others; intermediates expire if a crash left any
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 2 * DEFAULT_CONFIG.separateTimeoutSeconds, AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlarmsTopic') }],
+      Metrics: [Match.objectLike({ MetricStat: Match.objectLike({ Metric: {
+        Namespace: 'AWS/SQS', MetricName: 'ApproximateAgeOfOldestMessage', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [segId, 'QueueName'] } }],
+      } }) })],
+    });
+    template.hasResourceProperties('AWS::S3::Bucket', { LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Prefix: 'work/', ExpirationInDays: 2 })]) } });
+  });
+
   it('feeds dead letters to the dead-letter function', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: Match.stringLikeRegexp('^FunctionsDeadLetter') },
@@ -180,9 +211,10 @@ describe('upload queue', () => {
 
     const separate = statementsOf('Separate').filter((s) => s.Action !== 's3:ListBucket' && !String(s.Action).startsWith('sqs:'));
     const byAction = Object.fromEntries(separate.map((s) => [JSON.stringify(s.Action), objects(s)]));
-    expect(byAction['"s3:GetObject"']).toMatch(/\/uploads\/\*.*\/jobs\/\*/);
-    expect(byAction['"s3:PutObject"']).toMatch(/\/jobs\/\*.*\/results\/\*/);
-    expect(byAction['["s3:DeleteObject","s3:AbortMultipartUpload"]']).toMatch(/\/results\/\*/);
+    expect(byAction['"s3:GetObject"']).toMatch(/\/uploads\/\*.*\/jobs\/\*.*\/work\/\*/);
+    expect(byAction['"s3:PutObject"']).toMatch(/\/jobs\/\*.*\/results\/\*.*\/work\/\*/);
+    expect(byAction['"s3:PutObject"']).not.toMatch(/uploads/);
+    expect(byAction['["s3:DeleteObject","s3:AbortMultipartUpload"]']).toMatch(/\/results\/\*.*\/work\/\*/);
     expect(byAction['["s3:DeleteObject","s3:AbortMultipartUpload"]']).not.toMatch(/uploads|jobs/);
 
     const deadLetter = statementsOf('DeadLetter').filter((s) => s.Action !== 's3:ListBucket' && !String(s.Action).startsWith('sqs:'));
@@ -190,7 +222,7 @@ describe('upload queue', () => {
     expect(Object.keys(dl).sort()).toEqual(['"s3:DeleteObject"', '"s3:GetObject"', '"s3:PutObject"']);
     expect(dl['"s3:PutObject"']).toMatch(/\/jobs\/\*/);
     expect(dl['"s3:PutObject"']).not.toMatch(/results|uploads/);
-    expect(dl['"s3:DeleteObject"']).toMatch(/\/results\/\*/);
+    expect(dl['"s3:DeleteObject"']).toMatch(/\/results\/\*.*\/work\/\*/);
     expect(dl['"s3:DeleteObject"']).not.toMatch(/uploads|jobs/);
 
     expect(statementsOf('Metrics').map((st) => [st.Action, st.Resource])).toEqual([['cloudwatch:GetMetricData', '*']]);
@@ -329,6 +361,8 @@ describe('stack configuration', () => {
     [{ separateMaxAttempts: 1.5 }, /maxAttempts must be a whole number/],
     [{ separateMaxConcurrency: 1 }, /separateMaxConcurrency must be a whole number from 2/],
     [{ separateMaxConcurrency: 20 }, /must not exceed separateReservedConcurrency/],
+    [{ fanoutMaxConcurrency: 15 }, /separateMaxConcurrency \+ fanoutMaxConcurrency must not exceed separateReservedConcurrency/],
+    [{ fanoutTimeFraction: 2 }, /fanoutTimeFraction must be at most 1/],
   ])('rejects %j', (raw, message) => expect(() => parseConfig(raw as Record<string, unknown>)).toThrow(message));
 });
 
@@ -380,7 +414,7 @@ describe('security (issue 14)', () => {
   });
 
   it('every ListBucket grant is limited to the prefixes its function uses (s3:prefix condition)', () => {
-    const expected: Record<string, string[]> = { Presign: ['jobs/*'], Status: ['jobs/*'], Separate: ['uploads/*', 'jobs/*', 'results/*'] };
+    const expected: Record<string, string[]> = { Presign: ['jobs/*'], Status: ['jobs/*'], Separate: ['uploads/*', 'jobs/*', 'results/*', 'work/*'], DeadLetter: ['uploads/*', 'jobs/*', 'results/*', 'work/*'] };
     for (const [fn, prefixes] of Object.entries(expected)) {
       const lists = statementsOf(fn).filter((st) => st.Action === 's3:ListBucket');
       expect(lists, fn).toHaveLength(1);

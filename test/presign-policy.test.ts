@@ -8,6 +8,7 @@ import { validateContentType, validateFilename, validateSize } from '../layers/j
 const config: ServiceConfig = {
   bucket: 'stems-bucket', region: 'eu-west-1', endpoint: undefined, maxUploadBytes: 1000, maxDurationSeconds: 600,
   uploadUrlSeconds: 300, downloadUrlSeconds: 3600, minRealTimeFactor: 4, functionMemoryMb: undefined, inLambda: false, progressIntervalMs: 2000, jobOverheadSeconds: 10,
+  fanout: { segmentSeconds: 120, timeFraction: 0.5, aboveSeconds: undefined },
 };
 const s3 = new S3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } });
 

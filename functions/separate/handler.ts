@@ -1,12 +1,15 @@
 /**
  * Uploads to separate: messages from the upload queue (S3 notifications through SQS, partial
- * batch responses) or a direct S3 event — one code path underneath. The ONNX session lives at
+ * batch responses) or a direct S3 event — one code path underneath. Fan-out tasks (a long song's
+ * segments and their stitch) arrive the same way from the segment queue. The ONNX session lives at
  * module scope (layers/engine/ort-sessions.ts), so warm invocations reuse it.
  */
 import middy from '@middy/core';
 import type { S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { processUpload, type Outcome } from '../../layers/jobs/process-upload.js';
+import { processTask } from '../../layers/jobs/process-task.js';
 import { runDeliveries } from '../../layers/jobs/upload-events.js';
+import { parseTaskKey } from '../../layers/storage/s3.js';
 import { removeStaleWorkDirs } from '../../layers/jobs/work-dirs.js';
 import { createLogger, jobLogger } from '../../layers/observability/logger.js';
 import { createMetrics, recordSeparation } from '../../layers/observability/metrics.js';
@@ -33,7 +36,9 @@ export const handler = middy<S3Event | SQSEvent, SQSBatchResponse | Outcome[]>()
       }),
     };
     return runDeliveries(event, async (obj, delivery) => {
-      const outcome = await processUpload(obj, deps, delivery);
+      // an upload, or a fan-out task (segment or stitch) from the segment queue
+      const task = parseTaskKey(obj.key);
+      const outcome = task ? await processTask(task, obj.bucket, deps, delivery) : await processUpload(obj, deps, delivery);
       logger.info('upload processed', { jobId: outcome.jobId, outcome: outcome.outcome, reason: outcome.reason, receiveCount: delivery.receiveCount });
       recordSeparation(metrics, outcome);
       return outcome;

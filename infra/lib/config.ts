@@ -56,8 +56,14 @@ export interface StemSplitterConfig {
   readonly separateMaxConcurrency: number;
   /** Input + stems of a 10-minute song in WAV, twice over. @default 4096 */
   readonly separateEphemeralMb: number;
-  /** Caps parallel separations (and cost). @default 10 */
+  /** Caps parallel separations (and cost): room for both queues' maximum concurrency. @default 20 */
   readonly separateReservedConcurrency: number;
+  /** Most segment workers the segment queue feeds at once (all fanned-out songs together, 2-1000). @default 10 */
+  readonly fanoutMaxConcurrency: number;
+  /** Wanted length of one fan-out segment, seconds (rounded to whole model splits). @default 120 */
+  readonly fanoutSegmentSeconds: number;
+  /** Fan a song out when a single run is projected past this fraction of separate's timeout (0-1). @default 0.5 */
+  readonly fanoutTimeFraction: number;
   /** @default 7 */
   readonly uploadsExpireDays: number;
   /** @default 7 */
@@ -91,7 +97,10 @@ export const DEFAULT_CONFIG: StemSplitterConfig = {
   separateMaxAttempts: DEFAULT_RETRY_POLICY.maxAttempts,
   separateMaxConcurrency: 10,
   separateEphemeralMb: 4096,
-  separateReservedConcurrency: 10,
+  separateReservedConcurrency: 20,
+  fanoutMaxConcurrency: 10,
+  fanoutSegmentSeconds: 120,
+  fanoutTimeFraction: 0.5,
   uploadsExpireDays: 7,
   resultsExpireDays: 7,
   jobsExpireDays: 30,
@@ -132,7 +141,9 @@ export function parseConfig(raw: Raw): StemSplitterConfig {
   if (config.separateTimeoutSeconds > 900) throw new Error('separateTimeoutSeconds must be at most 900 (the Lambda limit)');
   if (config.separateEphemeralMb < 512 || config.separateEphemeralMb > 10240) throw new Error('separateEphemeralMb must be between 512 and 10240');
   if (!Number.isInteger(config.separateMaxConcurrency) || config.separateMaxConcurrency < 2 || config.separateMaxConcurrency > 1000) throw new Error('separateMaxConcurrency must be a whole number from 2 to 1000');
-  if (config.separateMaxConcurrency > config.separateReservedConcurrency) throw new Error('separateMaxConcurrency must not exceed separateReservedConcurrency (the queue would feed invocations Lambda throttles)');
+  if (!Number.isInteger(config.fanoutMaxConcurrency) || config.fanoutMaxConcurrency < 2 || config.fanoutMaxConcurrency > 1000) throw new Error('fanoutMaxConcurrency must be a whole number from 2 to 1000');
+  if (config.separateMaxConcurrency + config.fanoutMaxConcurrency > config.separateReservedConcurrency) throw new Error('separateMaxConcurrency + fanoutMaxConcurrency must not exceed separateReservedConcurrency (the queues would feed invocations Lambda throttles)');
+  if (config.fanoutTimeFraction > 1) throw new Error('fanoutTimeFraction must be at most 1 (a fraction of the function timeout)');
   validateRetryPolicy(retryPolicyOf(config));
   for (const o of config.allowedOrigins) if (!/^https?:\/\/[^/]+$/.test(o)) throw new Error(`allowedOrigins: "${o}" is not an origin (scheme://host[:port])`);
   if (!['anonymous', 'jwt', 'cognito'].includes(config.authMode)) throw new Error('authMode must be anonymous, jwt or cognito');

@@ -1,8 +1,8 @@
 /**
  * The Lambda functions, all from one container image (infra/image/Dockerfile) with a handler
- * each, and the upload queues: S3 notifications for uploads/ go to an SQS queue that feeds
- * separate; a message every delivery of which failed moves to the dead-letter queue, which feeds
- * dead-letter. Queue timings and attempts come from the one retry policy. Every role gets only
+ * each, and the queues: S3 notifications for uploads/ go to an SQS queue that feeds separate, and
+ * those for fan-out tasks (work/*.task.json) to a segment queue that feeds separate too; a message
+ * every delivery of which failed moves to the dead-letter queue, which feeds dead-letter. Queue timings and attempts come from the one retry policy. Every role gets only
  * the S3 actions and prefixes its function uses.
  */
 import { Duration, IgnoreMode, Size } from 'aws-cdk-lib';
@@ -17,6 +17,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import path from 'node:path';
 import { deadLetterTimeoutSeconds, retryPolicyEnv, VISIBILITY_TIMEOUT_FACTOR, visibilityTimeoutSeconds } from '../../layers/jobs/retry-policy.js';
+import { KEYS, TASK_SUFFIX } from '../../layers/storage/s3.js';
 import { retryPolicyOf, type StemSplitterConfig } from './config.js';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -34,8 +35,10 @@ export class StemsFunctions extends Construct {
   readonly deadLetter: lambda.DockerImageFunction;
   /** S3 notifications of uploads, consumed by separate. */
   readonly uploadQueue: sqs.Queue;
-  /** The upload queue's dead-letter queue, consumed by dead-letter. */
+  /** The upload and segment queues' dead-letter queue, consumed by dead-letter. */
   readonly failureQueue: sqs.Queue;
+  /** Fan-out tasks (S3 notifications of work/*.task.json), consumed by separate's segment and stitch modes. */
+  readonly segmentQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: StemsFunctionsProps) {
     super(scope, id);
@@ -58,6 +61,8 @@ export class StemsFunctions extends Construct {
       STEMS_MAX_OUTPUT_RATE: String(config.maxOutputRate),
       STEMS_MAX_SOURCE_RATE: String(config.maxSourceRate),
       STEMS_MAX_OUTPUT_BYTES: String(config.maxJobOutputBytes),
+      STEMS_FANOUT_SEGMENT_S: String(config.fanoutSegmentSeconds),
+      STEMS_FANOUT_TIME_FRACTION: String(config.fanoutTimeFraction),
     };
     const fn = (name: string, handler: string, extra: Partial<lambda.DockerImageFunctionProps>) => new lambda.DockerImageFunction(this, name, {
       code: image(handler),
@@ -98,6 +103,19 @@ export class StemsFunctions extends Construct {
     }));
     this.deadLetter.addEventSource(new SqsEventSource(this.failureQueue, { batchSize: 10, maxConcurrency: 2, reportBatchItemFailures: true }));
     bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(this.uploadQueue), { prefix: 'uploads/' });
+    // fan-out: a task object's creation is its message (same path as uploads; no SQS client in the
+    // functions), the same retry policy, its own concurrency and the same dead-letter queue
+    this.segmentQueue = new sqs.Queue(this, 'Segments', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(4),
+      visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(policy)),
+      deadLetterQueue: { queue: this.failureQueue, maxReceiveCount: policy.maxAttempts },
+    });
+    this.separate.addEventSource(new SqsEventSource(this.segmentQueue, {
+      batchSize: 1, maxConcurrency: config.fanoutMaxConcurrency, reportBatchItemFailures: true,
+    }));
+    bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(this.segmentQueue), { prefix: KEYS.workPrefix, suffix: TASK_SUFFIX });
 
     const objects = (prefix: string) => bucket.arnForObjects(`${prefix}*`);
     // ListBucket, only under the prefixes each function works in: it tells a missing job record
@@ -109,14 +127,14 @@ export class StemsFunctions extends Construct {
     this.presign.addToRolePolicy(list('jobs/'));
     this.status.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objects('jobs/'), objects('results/')] }));
     this.status.addToRolePolicy(list('jobs/'));
-    this.separate.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objects('uploads/'), objects('jobs/')] }));
-    this.separate.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [objects('jobs/'), objects('results/')] }));
-    this.separate.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject', 's3:AbortMultipartUpload'], resources: [objects('results/')] }));
-    this.separate.addToRolePolicy(list('uploads/', 'jobs/', 'results/'));
+    this.separate.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objects('uploads/'), objects('jobs/'), objects('work/')] }));
+    this.separate.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [objects('jobs/'), objects('results/'), objects('work/')] }));
+    this.separate.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject', 's3:AbortMultipartUpload'], resources: [objects('results/'), objects('work/')] }));
+    this.separate.addToRolePolicy(list('uploads/', 'jobs/', 'results/', 'work/'));
     // the job record (and, for a batch upload that never got one, the upload's metadata), and partial results
     this.deadLetter.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objects('uploads/'), objects('jobs/')] }));
     this.deadLetter.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [objects('jobs/')] }));
-    this.deadLetter.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [objects('results/')] }));
-    this.deadLetter.addToRolePolicy(list('uploads/', 'jobs/', 'results/'));
+    this.deadLetter.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [objects('results/'), objects('work/')] }));
+    this.deadLetter.addToRolePolicy(list('uploads/', 'jobs/', 'results/', 'work/'));
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The operators' view: a CloudWatch dashboard over the functions' embedded metrics and Lambda's
- * own, and alarms on failed jobs, on jobs that ran out of attempts (dead letters), and on dead
- * letters piling up unconsumed.
+ * own, and alarms on failed jobs, on jobs that ran out of attempts (dead letters), on dead
+ * letters piling up unconsumed, and on fan-out segments stalled in their queue.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
@@ -15,7 +15,9 @@ export interface ObservabilityProps {
   readonly apiFunctions: lambda.IFunction[];
   readonly failureQueue: sqs.IQueue;
   readonly uploadQueue: sqs.IQueue;
+  readonly segmentQueue: sqs.IQueue;
   readonly separateMemoryMb: number;
+  readonly separateTimeoutSeconds: number;
 }
 
 export class StemsObservability extends Construct {
@@ -23,6 +25,7 @@ export class StemsObservability extends Construct {
   readonly failedJobsAlarm: cw.Alarm;
   readonly failureQueueAlarm: cw.Alarm;
   readonly deadLetteredJobsAlarm: cw.Alarm;
+  readonly segmentsWaitingAlarm: cw.Alarm;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
@@ -92,6 +95,18 @@ export class StemsObservability extends Construct {
       new cw.GraphWidget({ title: 'Upload queue: backlog and oldest wait', width: 8, left: [backlog], right: [oldest] }),
       new cw.GraphWidget({ title: 'Dead-lettered jobs (ATTEMPTS_EXHAUSTED)', width: 8, left: [exhausted] }),
       new cw.AlarmStatusWidget({ title: 'Dead-letter alarms', width: 8, alarms: [this.deadLetteredJobsAlarm, this.failureQueueAlarm] }),
+    );
+    // fan-out: segments of long songs waiting for a worker
+    const segments = props.segmentQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), label: 'waiting segments' });
+    const segmentsOldest = props.segmentQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), label: 'oldest segment waiting (s)' });
+    this.segmentsWaitingAlarm = new cw.Alarm(this, 'SegmentsWaiting', {
+      alarmDescription: 'Fan-out segments have waited more than two function timeouts for a worker for 5 minutes: fanned-out songs are stalled; raise fanoutMaxConcurrency (and separateReservedConcurrency) or check separate\'s errors.',
+      metric: segmentsOldest, threshold: 2 * props.separateTimeoutSeconds, evaluationPeriods: 5, comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+    });
+    this.dashboard.addWidgets(
+      new cw.GraphWidget({ title: 'Segment queue (fan-out): backlog and oldest wait', width: 12, left: [segments], right: [segmentsOldest] }),
+      new cw.AlarmStatusWidget({ title: 'Fan-out alarms', width: 12, alarms: [this.segmentsWaitingAlarm] }),
     );
   }
 }

@@ -71,12 +71,13 @@ export class StemSplitterStack extends Stack {
     });
     this.observability = new StemsObservability(this, 'Observability', {
       separate: this.functions.separate, apiFunctions: [this.functions.presign, this.functions.status, this.functions.metrics],
-      failureQueue: this.functions.failureQueue, uploadQueue: this.functions.uploadQueue, separateMemoryMb: config.separateMemoryMb,
+      failureQueue: this.functions.failureQueue, uploadQueue: this.functions.uploadQueue, segmentQueue: this.functions.segmentQueue,
+      separateMemoryMb: config.separateMemoryMb, separateTimeoutSeconds: config.separateTimeoutSeconds,
     });
     // the page's distribution gets the same web ACL
     (this.website.distribution.node.defaultChild as CfnDistribution).addPropertyOverride('DistributionConfig.WebACLId', this.frontDoor.webAclArn);
     this.alarms = new AlarmNotifications(this, 'Alarms', {
-      email: config.alarmEmail || undefined, alarms: [this.observability.failedJobsAlarm, this.observability.failureQueueAlarm, this.observability.deadLetteredJobsAlarm],
+      email: config.alarmEmail || undefined, alarms: [this.observability.failedJobsAlarm, this.observability.failureQueueAlarm, this.observability.deadLetteredJobsAlarm, this.observability.segmentsWaitingAlarm],
     });
     new CfnOutput(this, 'PageUrl', { value: `https://${this.website.distribution.distributionDomainName}/`, description: 'The upload page' });
     new CfnOutput(this, 'ApiUrl', { value: apiUrl, description: 'Base URL of the API for clients (POST /jobs, GET /jobs/{id}), behind CloudFront + WAF' });
@@ -85,6 +86,7 @@ export class StemSplitterStack extends Stack {
     new CfnOutput(this, 'BucketName', { value: this.storage.bucket.bucketName, description: 'Uploads, job records and results' });
     new CfnOutput(this, 'FailureQueueUrl', { value: this.functions.failureQueue.queueUrl, description: 'Dead letters: uploads whose every delivery failed (their jobs are ended by the dead-letter function)' });
     new CfnOutput(this, 'UploadQueueUrl', { value: this.functions.uploadQueue.queueUrl, description: 'S3 notifications of uploads waiting for separate' });
+    new CfnOutput(this, 'SegmentQueueUrl', { value: this.functions.segmentQueue.queueUrl, description: 'Fan-out: segments and stitches of long songs waiting for separate' });
     this.acknowledgeNagFindings();
   }
 
@@ -94,12 +96,12 @@ export class StemSplitterStack extends Stack {
     ack(this.functions, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       'AWSLambdaBasicExecutionRole only lets each function write its own CloudWatch Logs.');
     const bucketId = this.getLogicalId(this.storage.bucket.node.defaultChild as CfnElement);
-    for (const prefix of ['uploads', 'jobs', 'results']) {
+    for (const prefix of ['uploads', 'jobs', 'results', 'work']) {
       ack(this.functions, `IAM5[Resource::<${bucketId}.Arn>/${prefix}/*]`,
         `Object actions are scoped to the ${prefix}/ prefix; object keys are per job and not known in advance.`);
     }
     ack(this.functions.metrics, 'IAM5[Resource::*]', 'cloudwatch:GetMetricData does not support resource-level permissions; it is the only action granted.');
-    ack(this.functions.failureQueue, 'SQS3', 'This queue is itself the dead-letter queue of the upload queue; its consumer (dead-letter) ends the jobs.');
+    ack(this.functions.failureQueue, 'SQS3', 'This queue is itself the dead-letter queue of the upload and segment queues; its consumer (dead-letter) ends the jobs.');
     // CDK's own singleton custom resource that writes the bucket's notification configuration
     const notifications = this.node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
     if (notifications) ack(notifications, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'CDK-managed custom resource that configures the bucket notification; the managed policy only grants its logs.');

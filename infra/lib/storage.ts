@@ -47,6 +47,8 @@ export class StemsStorage extends Construct {
         { id: 'uploads', prefix: 'uploads/', expiration: Duration.days(props.uploadsExpireDays) },
         { id: 'results', prefix: 'results/', expiration: Duration.days(props.resultsExpireDays) },
         { id: 'jobs', prefix: 'jobs/', expiration: Duration.days(props.jobsExpireDays) },
+        // fan-out intermediates: removed by the stitch or the failure; this catches what a crash left
+        { id: 'work', prefix: 'work/', expiration: Duration.days(2) },
         { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
     });

@@ -139,3 +139,28 @@ function checkComplete(frames: number, opts: DecodeOptions, stderr: string, code
     throw new TruncatedAudioError(`${name} is truncated or corrupt: ${detail}`, { cause: new Error(stderr || `ffmpeg exited with ${code}`) });
   }
 }
+
+/**
+ * decodeAudio from frame `start` on, sample-exact: the stream is decoded from its beginning and the
+ * first `start` frames are dropped (a container seek lands on packet boundaries and, for MP3 and
+ * AAC, on decoder priming that differs from a decode from the start).
+ */
+export async function* decodeFrom(file: string, start: number, opts: DecodeOptions): AsyncGenerator<Float32Array> {
+  let skip = Math.max(0, start);
+  for await (const chunk of decodeAudio(file, opts)) {
+    const frames = chunk.length >> 1;
+    if (skip >= frames) {
+      skip -= frames;
+      continue;
+    }
+    yield skip > 0 ? chunk.subarray(2 * skip) : chunk;
+    skip = 0;
+  }
+}
+
+/** Frames the decoder produces for the whole file at opts.sampleRate (what a single run separates). */
+export async function countDecodedFrames(file: string, opts: DecodeOptions): Promise<number> {
+  let frames = 0;
+  for await (const chunk of decodeAudio(file, opts)) frames += chunk.length >> 1;
+  return frames;
+}

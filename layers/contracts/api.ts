@@ -84,7 +84,12 @@ export type JobState = (typeof JOB_STATES)[number];
 /** The stages a job reports progress in, in order. */
 export const PROGRESS_STAGES = ['probe', 'decode', 'separate', 'encode', 'upload', 'done'] as const;
 export type ProgressStage = (typeof PROGRESS_STAGES)[number];
-export interface JobProgress { stage: ProgressStage; fraction: number }
+export interface JobProgress {
+  stage: ProgressStage;
+  fraction: number;
+  /** A fanned-out job (a long song cut into segments run by many workers): segments separated so far, of how many. */
+  segments?: { done: number; total: number };
+}
 
 export interface JobError { code: ErrorCode; message: string }
 

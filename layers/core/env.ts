@@ -61,6 +61,12 @@ export const ENV = {
   functionTimeoutSeconds: 'STEMS_FUNCTION_TIMEOUT_S',
   /** Seconds added to an invocation's deadline before its job's lease runs out (clock skew). */
   leaseMarginSeconds: 'STEMS_LEASE_MARGIN_S',
+  /** Fan-out (layers/jobs/fanout.ts): wanted length of one segment, seconds (rounded to whole model splits; default 120). */
+  fanoutSegmentSeconds: 'STEMS_FANOUT_SEGMENT_S',
+  /** Fan out when a single run is projected to take more than this fraction of the function's timeout (default 0.5). */
+  fanoutTimeFraction: 'STEMS_FANOUT_TIME_FRACTION',
+  /** Also fan out every song longer than this many seconds (default: never by length alone). */
+  fanoutAboveSeconds: 'STEMS_FANOUT_ABOVE_S',
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -145,6 +151,23 @@ export interface ServiceConfig {
   /** Least time between two progress writes of one stage to a job record. */
   progressIntervalMs: number;
   jobOverheadSeconds: number;
+  fanout: FanoutSettings;
+}
+
+/** When and how a song is cut into segments for many workers (layers/jobs/fanout.ts). */
+export interface FanoutSettings {
+  segmentSeconds: number;
+  timeFraction: number;
+  aboveSeconds: number | undefined;
+}
+
+export function fanoutSettings(env: Env = process.env): FanoutSettings {
+  const above = readOptional(ENV.fanoutAboveSeconds, env);
+  return {
+    segmentSeconds: readPositiveNumber(ENV.fanoutSegmentSeconds, 120, env),
+    timeFraction: readPositiveNumber(ENV.fanoutTimeFraction, 0.5, env),
+    aboveSeconds: above === undefined ? undefined : readPositiveNumber(ENV.fanoutAboveSeconds, 0, env),
+  };
 }
 
 export function serviceConfig(env: Env = process.env): ServiceConfig {
@@ -161,5 +184,6 @@ export function serviceConfig(env: Env = process.env): ServiceConfig {
     inLambda: readOptional(ENV.functionName, env) !== undefined,
     progressIntervalMs: readPositiveNumber(ENV.progressIntervalMs, 2000, env),
     jobOverheadSeconds: readPositiveNumber(ENV.jobOverheadSeconds, 10, env),
+    fanout: fanoutSettings(env),
   };
 }

@@ -46,6 +46,8 @@ export interface SeparateFileOptions {
   /** Called with the probed source and the output plan before the model loads: throw to refuse the job up front. */
   guard?: (source: SourceInfo, plan: OutputPlan, manifest: ModelManifest) => void;
   onProgress?: ProgressCallback;
+  /** The result of prepareSeparation for this input and these options (skips probing again). */
+  prepared?: PreparedSeparation;
 }
 
 export interface StemOutput { stem: string; file: string; frames: number; clippedSamples: number }
@@ -75,12 +77,20 @@ export function selectStems(available: readonly string[], wanted: string[] | und
   return available.filter((s) => wanted.includes(s));
 }
 
-export async function separateFile(input: string, outDir: string, opts: SeparateFileOptions = {}): Promise<SeparationResult> {
+/** What is known before the model loads: the probed source, the manifest, the stems and the output plan, every limit checked. */
+export interface PreparedSeparation {
+  source: SourceInfo;
+  manifest: ModelManifest;
+  wanted: string[];
+  outputRate: number;
+  plan: OutputPlan;
+  probeMs: number;
+}
+
+/** Probe and every check that needs no model: duration, source rate, stems, output size and free space in `dir`. */
+export async function prepareSeparation(input: string, dir: string, opts: SeparateFileOptions = {}): Promise<PreparedSeparation> {
   const t0 = performance.now();
   const name = opts.name ?? path.basename(input);
-  const format = opts.format ?? DEFAULT_FORMAT;
-  const progress = opts.onProgress ?? (() => {});
-  progress('probe', 0);
   const maxSeconds = opts.maxDurationSeconds ?? maxDurationSeconds();
   const limits = opts.limits ?? mediaLimits();
   const source = await probeAudio(input, name, { maxSeconds });
@@ -95,21 +105,33 @@ export async function separateFile(input: string, outDir: string, opts: Separate
   const manifest = await readModelManifest(opts.model ?? defaultModelId());
   const wanted = selectStems(manifest.stems, opts.stems, manifest.id);
   const outputRate = chooseOutputRate(opts.sampleRate, source, manifest.sampleRate, limits.maxOutputRate);
-  const plan = planOutput(source, { sampleRate: outputRate, stems: wanted.length, format });
+  const plan = planOutput(source, { sampleRate: outputRate, stems: wanted.length, format: opts.format ?? DEFAULT_FORMAT });
+  await checkOutputPlan(plan, { maxOutputBytes: limits.maxOutputBytes, dir, name });
+  return { source, manifest, wanted, outputRate, plan, probeMs: performance.now() - t0 };
+}
+
+export async function separateFile(input: string, outDir: string, opts: SeparateFileOptions = {}): Promise<SeparationResult> {
+  const t0 = performance.now();
+  const format = opts.format ?? DEFAULT_FORMAT;
+  const progress = opts.onProgress ?? (() => {});
+  progress('probe', 0);
+  const maxSeconds = opts.maxDurationSeconds ?? maxDurationSeconds();
+  const name = opts.name ?? path.basename(input);
   // the first folder this call creates, if any: removed again (when empty) if the separation fails
   const created = await mkdir(outDir, { recursive: true });
   const removeCreated = async () => { if (created) await removeEmptyFolders(outDir, created); };
   let succeeded = false;
   const loaded = await (async () => {
-    await checkOutputPlan(plan, { maxOutputBytes: limits.maxOutputBytes, dir: outDir, name });
-    opts.guard?.(source, plan, manifest);
+    const prepared = opts.prepared ?? await prepareSeparation(input, outDir, opts);
+    const { source, manifest } = prepared;
+    opts.guard?.(source, prepared.plan, manifest);
     const t1 = performance.now();
     const { model, resolved } = await loadModel(opts.model, opts.threads);
     const t2 = performance.now();
     const wiener = wienerSettingsFor(resolved.manifest, model.kind !== 'spectrogram-chunks' && !!model.magnitudeEstimates, { quality: opts.quality, iterations: opts.iterations });
-    return { t1, t2, model, wiener };
+    return { t1, t2, model, wiener, prepared };
   })().catch(async (err) => { await removeCreated(); throw err; });
-  const { t1, t2, model, wiener } = loaded;
+  const { t1, t2, model, wiener, prepared: { source, wanted, outputRate } } = loaded;
 
   const staging = path.join(outDir, `.partial-${randomBytes(6).toString('hex')}`);
   await mkdir(staging);

@@ -26,6 +26,29 @@ export interface Job {
   result?: JobResult;
   timings?: JobTimings;
   error?: JobError;
+  /** Set when the song was cut into segments for many workers (layers/jobs/fanout.ts). */
+  fanout?: JobFanout;
+}
+
+/** A fanned-out job's plan and its race-free segment counter (updated with If-Match like the rest of the record). */
+export interface JobFanout {
+  /** The attempt that cut the song: tasks and intermediate objects of another attempt are ignored. */
+  generation: number;
+  total: number;
+  /** Indices of the segments whose stems are stored, ascending. */
+  done: number[];
+  /** The song's length in frames at the model's rate (from a full decode). */
+  samples: number;
+  splitsPerSegment: number;
+  outputRate: number;
+  /** When the song was cut (the job's separation time runs from here to the stitch's end). */
+  startedAt: string;
+  /** The stitch has claimed the job (its lease is leaseUntil). */
+  stitching?: boolean;
+  /** What each step cost (ms): cutting the song (download, probe, counting), each segment's invocation by index, the stitch. */
+  planMs?: number;
+  segmentMs?: Record<string, number>;
+  stitchMs?: number;
 }
 
 /** Job ids: 128 random bits, URL-safe. */

@@ -17,15 +17,18 @@ import { pipeline } from 'node:stream/promises';
 import { OUTPUT_FORMATS } from '../audio/encode.js';
 import { threadCount, type ServiceConfig } from '../core/env.js';
 import { asStemSplitterError, clientMessage, LeaseHeldError, logDetail, StemSplitterError } from '../core/errors.js';
-import { separateFile, type SeparationResult, type SeparationTimings } from '../engine/separate-file.js';
+import { prepareSeparation, separateFile, type SeparationResult, type SeparationTimings } from '../engine/separate-file.js';
 import type { ProgressStage } from '../engine/types.js';
 import { ConflictError, type JobStore, type Versioned } from '../storage/job-store.js';
 import { deletePrefix, putStems, putZip } from '../storage/results.js';
 import { KEYS } from '../storage/s3.js';
-import { JOB_ID_PATTERN, leaseHeld, type Job, type JobOptions } from './job.js';
+import { JOB_ID_PATTERN, leaseHeld, type Job, type JobOptions, type JobResult } from './job.js';
+import { initialFanout, putSegmentTasks, shouldFanOut } from './fanout.js';
+import { planSegments } from '../engine/segments.js';
+import { countDecodedFrames } from '../audio/decode.js';
 import { endExhaustedJob } from './exhausted.js';
-import { checkLimits, type RuntimeLimits } from './limits.js';
-import { isLastAttempt, leaseUntil, type RetryPolicy } from './retry-policy.js';
+import { checkLimits, projectJob, type RuntimeLimits } from './limits.js';
+import { fanoutLeaseUntil, isLastAttempt, leaseUntil, type RetryPolicy } from './retry-policy.js';
 import { validateOptions } from './validate.js';
 import { createWorkDir, removeWorkDir } from './work-dirs.js';
 import { modelSizeMb } from '../models/registry.js';
@@ -70,7 +73,7 @@ export interface JobSummary {
   timings: Partial<SeparationTimings> & { downloadMs?: number; uploadResultsMs?: number; totalMs?: number };
 }
 
-export type Outcome = { jobId: string; outcome: 'done' | 'failed' | 'skipped'; reason?: string; errorCode?: string; job?: JobSummary };
+export type Outcome = { jobId: string; outcome: 'done' | 'failed' | 'skipped' | 'fanned-out'; reason?: string; errorCode?: string; job?: JobSummary };
 
 
 export async function processUpload(obj: UploadedObject, deps: Deps, delivery: Delivery = {}): Promise<Outcome> {
@@ -78,6 +81,12 @@ export async function processUpload(obj: UploadedObject, deps: Deps, delivery: D
   const found = await findOrCreateJob(obj, deps);
   const claimed = await claim(found, obj, deps);
   if ('exhausted' in claimed) return endExhaustedJob(claimed.exhausted, obj.bucket, deps);
+  if ('fannedOut' in claimed) {
+    // a redelivery of an upload already cut into segments: make sure every task exists (a crash may
+    // have stopped the first delivery halfway through writing them); duplicates are harmless
+    await putSegmentTasks(deps.s3, obj.bucket, claimed.fannedOut);
+    return { jobId: found.value.id, outcome: 'skipped', reason: 'already fanned out' };
+  }
   if ('reason' in claimed) return { jobId: found.value.id, outcome: 'skipped', reason: claimed.reason };
   return run(claimed.job, obj, deps, delivery);
 }
@@ -121,7 +130,7 @@ async function batchOptions(obj: UploadedObject, s3: S3Client): Promise<JobOptio
   return validateOptions({ model: m.model, stems: m.stems, format: m.format, sampleRate: m['sample-rate'], quality: m.quality, iterations: m.iterations });
 }
 
-type Claim = { job: Versioned<Job> } | { reason: string } | { exhausted: Versioned<Job> };
+type Claim = { job: Versioned<Job> } | { reason: string } | { exhausted: Versioned<Job> } | { fannedOut: Job };
 
 async function claim(found: Versioned<Job>, obj: UploadedObject, deps: Deps): Promise<Claim> {
   const job = found.value;
@@ -129,6 +138,7 @@ async function claim(found: Versioned<Job>, obj: UploadedObject, deps: Deps): Pr
   if ((job.state === 'done' || job.state === 'failed') && sameObject) return { reason: `already ${job.state}` };
   // an API job separates the one upload it was created for; a second POST to its key is ignored
   if (job.origin === 'api' && !sameObject && job.state !== 'awaiting-upload') return { reason: 'job already has an upload' };
+  if (job.state === 'processing' && job.fanout && sameObject) return { fannedOut: job };
   if (leaseHeld(job)) {
     throw new LeaseHeldError(`job ${job.id} is leased by another worker until ${job.leaseUntil}; deliver again after that`);
   }
@@ -186,34 +196,51 @@ async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps, del
   try {
     const input = path.join(work, 'input');
     const d0 = performance.now();
-    const body = (await deps.s3.send(new GetObjectCommand({ Bucket: obj.bucket, Key: obj.key, IfMatch: quoted(obj.etag) }))).Body as Readable;
-    await pipeline(body, createWriteStream(input));
+    await downloadUpload(deps.s3, obj.bucket, obj.key, obj.etag, input);
     const downloadMs = performance.now() - d0;
     const { options } = current.value;
     const outDir = path.join(work, 'stems');
     await mkdir(outDir);
-    const result = await separateFile(input, outDir, {
+    const sepOpts = {
       model: options.model, stems: options.stems.length ? options.stems : undefined, format: options.format,
       sampleRate: options.sampleRate, quality: options.quality, iterations: options.iterations, maxDurationSeconds: deps.config.maxDurationSeconds, name: current.value.upload.filename,
-      onProgress,
-      guard: deps.limits && ((source, _plan, manifest) => checkLimits(source, {
-        ...deps.limits!(), modelMb: modelSizeMb(options.model), realtimePerCore: manifest.realtimePerCore, cores: threadCount(),
-      }, current.value.upload.filename)),
+    };
+    const prepared = await prepareSeparation(input, outDir, sepOpts);
+    const runtime = deps.limits && {
+      ...deps.limits(), modelMb: modelSizeMb(options.model), realtimePerCore: prepared.manifest.realtimePerCore, cores: threadCount(),
+    };
+    const projected = runtime ? projectJob(prepared.source, runtime).seconds : 0;
+    const decision = shouldFanOut(prepared, projected, deps.retry.functionTimeoutSeconds, deps.config.fanout);
+    if (decision.fanOut) {
+      // the exact length a single run would separate: the segments' grid depends on it
+      const samples = await countDecodedFrames(input, { sampleRate: prepared.manifest.sampleRate, maxSeconds: deps.config.maxDurationSeconds, source: prepared.source, name: current.value.upload.filename });
+      const total = planSegments(prepared.manifest, samples, decision.splitsPerSegment).length;
+      await writing;
+      await update({
+        fanout: { ...initialFanout(current.value.attempts, total, samples, decision.splitsPerSegment, prepared.outputRate), planMs: Math.round(performance.now() - t0) },
+        source: prepared.source,
+        leaseUntil: new Date(fanoutLeaseUntil(Date.now(), deps.retry)).toISOString(),
+        progress: { stage: 'separate', fraction: 0, segments: { done: 0, total } },
+        timings: { ...current.value.timings, probeMs: prepared.probeMs },
+      });
+      await putSegmentTasks(deps.s3, obj.bucket, current.value);
+      log('job fanned out', { segments: total, splitsPerSegment: decision.splitsPerSegment, reason: decision.reason });
+      return { jobId: id, outcome: 'fanned-out', reason: `${total} segments: ${decision.reason}` };
+    }
+    const result = await separateFile(input, outDir, {
+      ...sepOpts, prepared, onProgress,
+      guard: runtime && ((source) => checkLimits(source, runtime, current.value.upload.filename)),
     });
     await writing;
     await update({ progress: { stage: 'upload', fraction: 0 }, source: result.source });
     const u0 = performance.now();
-    const ext = OUTPUT_FORMATS[options.format].ext;
-    const stems = await putStems(deps.s3, obj.bucket, result.stems.map((s) => ({ stem: s.stem, file: s.file })),
-      (stem) => KEYS.stem(id, stem, ext), options.format);
-    const zipKey = KEYS.zip(id, zipBase(current.value.upload.filename));
-    await putZip(deps.s3, obj.bucket, zipKey, result.stems, zipManifest(current.value, result));
+    const { zipKey, stems } = await publishResults(deps.s3, obj.bucket, current.value, result.stems, zipManifest(current.value, result));
     const timings = { ...current.value.timings, ...result.timings, downloadMs, uploadResultsMs: performance.now() - u0, totalMs: performance.now() - t0 };
     await update({
       state: 'done',
       leaseUntil: undefined,
       progress: { stage: 'done', fraction: 1 },
-      result: { zipKey, stems: stems.map((s, i) => ({ ...s, clippedSamples: result.stems[i].clippedSamples })) },
+      result: { zipKey, stems },
       timings,
     });
     const audioSeconds = result.stems[0] ? result.stems[0].frames / result.outputSampleRate : undefined;
@@ -254,6 +281,21 @@ async function fail(current: Versioned<Job>, obj: UploadedObject, err: unknown, 
     jobId: id, outcome: 'failed', reason: clientMessage(e), errorCode: e.code,
     job: { model: o.model, stems: o.stems.join('+') || 'all', format: o.format, timings: {} },
   };
+}
+
+/** Streams the uploaded object (that exact version) to a local file. */
+export async function downloadUpload(s3: S3Client, bucket: string, key: string, etag: string, file: string): Promise<void> {
+  const body = (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: quoted(etag) }))).Body as Readable;
+  await pipeline(body, createWriteStream(file));
+}
+
+/** Each stem and the zip (with its manifest.json) under results/<jobId>/: what the job record's result points at. */
+export async function publishResults(s3: S3Client, bucket: string, job: Job, stems: { stem: string; file: string; clippedSamples: number }[], manifest: object): Promise<JobResult> {
+  const ext = OUTPUT_FORMATS[job.options.format].ext;
+  const stored = await putStems(s3, bucket, stems.map((s) => ({ stem: s.stem, file: s.file })), (stem) => KEYS.stem(job.id, stem, ext), job.options.format);
+  const zipKey = KEYS.zip(job.id, zipBase(job.upload.filename));
+  await putZip(s3, bucket, zipKey, stems, manifest);
+  return { zipKey, stems: stored.map((s, i) => ({ ...s, clippedSamples: stems[i].clippedSamples })) };
 }
 
 function zipBase(filename: string): string {

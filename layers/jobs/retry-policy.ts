@@ -38,6 +38,15 @@ export function leaseUntil(deadlineMs: number, p: RetryPolicy): number {
   return deadlineMs + p.leaseMarginSeconds * 1000;
 }
 
+/**
+ * A fanned-out job is held until every segment could have used all its deliveries (each comes back
+ * after the visibility timeout) and the stitch its own; the dead-letter function ends it sooner
+ * when a segment runs out of attempts.
+ */
+export function fanoutLeaseUntil(nowMs: number, p: RetryPolicy): number {
+  return nowMs + (p.maxAttempts * visibilityTimeoutSeconds(p) + 2 * p.functionTimeoutSeconds + p.leaseMarginSeconds) * 1000;
+}
+
 /** True when no further delivery will come after this attempt (1-based). */
 export function isLastAttempt(attempt: number, p: RetryPolicy): boolean {
   return attempt >= p.maxAttempts;

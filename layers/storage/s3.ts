@@ -22,7 +22,26 @@ export const KEYS = {
   resultsPrefix: (jobId: string) => `results/${jobId}/`,
   stem: (jobId: string, stem: string, ext: string) => `results/${jobId}/${stem}.${ext}`,
   zip: (jobId: string, base: string) => `results/${jobId}/${base}-stems.zip`,
+  /** Fan-out: tasks (their creation is the message, through the bucket notification) and intermediate stems. */
+  workPrefix: 'work/',
+  work: (jobId: string) => `work/${jobId}/`,
+  segmentTask: (jobId: string, generation: number, index: number) => `work/${jobId}/g${generation}/seg-${index}${TASK_SUFFIX}`,
+  stitchTask: (jobId: string, generation: number) => `work/${jobId}/g${generation}/stitch${TASK_SUFFIX}`,
+  segmentStem: (jobId: string, generation: number, index: number, stem: string) => `work/${jobId}/g${generation}/seg-${index}/${stem}.f32`,
 };
+
+/** Task objects end with this: the bucket notification for work/ sends only them to the segment queue. */
+export const TASK_SUFFIX = '.task.json';
+
+export type FanoutTask = { jobId: string; generation: number } & ({ kind: 'segment'; index: number } | { kind: 'stitch' });
+
+/** The task a work/ key names, or undefined for any other key. */
+export function parseTaskKey(key: string): FanoutTask | undefined {
+  const m = /^work\/([A-Za-z0-9_-]{22,64})\/g(\d+)\/(?:seg-(\d+)|(stitch))\.task\.json$/.exec(key);
+  if (!m) return undefined;
+  const base = { jobId: m[1], generation: Number(m[2]) };
+  return m[4] ? { ...base, kind: 'stitch' } : { ...base, kind: 'segment', index: Number(m[3]) };
+}
 
 /** S3 event notifications URL-encode keys, with '+' for spaces. */
 export function decodeEventKey(key: string): string {

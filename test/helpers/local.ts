@@ -10,7 +10,7 @@ import { localS3Client as localS3ClientFor } from '../../local/s3-server.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.js';
 import { tmpDir, writeGainModel } from '../../dev/models.js';
 
-export async function startTestStack(opts: Pick<LocalStackOptions, 'concurrency' | 'site' | 'env' | 'policy' | 'duplicateRate' | 'separate'> = {}): Promise<LocalStack> {
+export async function startTestStack(opts: Pick<LocalStackOptions, 'concurrency' | 'workers' | 'site' | 'env' | 'policy' | 'duplicateRate' | 'separate'> = {}): Promise<LocalStack> {
   const models = tmpDir('models');
   const src = writeGainModel({ id: 'tiny', gains: { vocals: 2, accompaniment: 1 }, residualStem: 'accompaniment', highBand: 'residual' });
   mkdirSync(path.join(models, 'tiny'));
@@ -24,6 +24,7 @@ export async function startTestStack(opts: Pick<LocalStackOptions, 'concurrency'
     port: 0,
     dataDir: tmpDir('local-data'),
     concurrency: opts.concurrency ?? 1,
+    workers: opts.workers,
     policy: opts.policy,
     duplicateRate: opts.duplicateRate,
     separate: opts.separate,

@@ -204,7 +204,9 @@ async function poll(id: string): Promise<void> {
   if (s.state !== 'done') {
     const stage = s.progress?.stage ?? (s.state === 'retrying' ? 'retrying' : 'waiting');
     showProgress(p, stage, s.progress?.fraction ?? 0);
-    say(`Splitting ${s.file}…`);
+    // a long song cut into segments for many workers: say how far they are
+    const seg = s.progress?.segments;
+    say(seg && s.progress?.stage === 'separate' ? `Splitting ${s.file} in ${seg.total} segments side by side: ${seg.done} of ${seg.total} done…` : `Splitting ${s.file}…`);
     setTimeout(() => void poll(id), config.pollIntervalMs ?? 1000);
     return;
   }
