@@ -134,12 +134,18 @@ export class DemucsSpectrum {
     for (let c = 0; c < 2; c++) {
       const fRe = base + 2 * c * F * T;
       const fIm = base + (2 * c + 1) * F * T;
-      for (let t = 0; t < T; t++) {
-        const row = (c * T + t) * nBins;
-        for (let k = 0; k < F; k++) {
-          re[row + k] = freq[fRe + k * T + t];
-          im[row + k] = freq[fIm + k * T + t];
+      // bin-major reads, frame rows written a few bins at a time (the rows' cache lines stay hot)
+      const rows = c * T * nBins;
+      for (let k = 0; k < F; k++) {
+        const a = fRe + k * T;
+        const b = fIm + k * T;
+        for (let t = 0, at = rows + k; t < T; t++, at += nBins) {
+          re[at] = freq[a + t];
+          im[at] = freq[b + t];
         }
+      }
+      for (let t = 0; t < T; t++) {
+        const row = rows + t * nBins;
         // the dropped top bin comes back as zero; a real inverse ignores the DC bin's imaginary part
         re[row + F] = 0;
         im[row + F] = 0;
@@ -287,6 +293,7 @@ class HybridLoop {
     const at = v0 - p.base;
     if (at + n > this.cap) throw new Error('hybrid separator: segment past its accumulator (internal error)');
     for (let s = 0; s < S; s++) {
+      if (this.bagScale[p.network][s] === 0) continue; // a bag member this stem does not take (htdemucs_ft: one per stem)
       const oL = out[2 * s];
       const oR = out[2 * s + 1];
       oL.set(time.subarray((2 * s) * L, (2 * s + 1) * L));

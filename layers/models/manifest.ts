@@ -74,9 +74,15 @@ export interface DemucsSettings {
   segmentSamples: number;
   /** Per file (network of the bag), one weight per stem (upstream BagOfModels.weights). */
   weights: number[][];
-  /** Tensor names: inputs mix [1, 2, L] and spec [1, 4, bins, frames]; outputs freq [1, S, 4, bins, frames] and time [1, S, 2, L]. */
-  io: { mix: string; spec: string; freq: string; time: string };
+  /**
+   * Tensor names: inputs mix [1, 2, L] and spec [1, 4, bins, frames]; outputs freq
+   * [1, S, 4, bins, frames] and time [1, S, 2, L]. Absent: by position, in that order (sevagh's
+   * exports name only the first input and output).
+   */
+  io?: DemucsTensorNames;
 }
+
+export interface DemucsTensorNames { mix: string; spec: string; freq: string; time: string }
 
 function fail(where: string, msg: string): never {
   throw new ModelLoadError(`invalid model manifest ${where}: ${msg}`);
@@ -223,14 +229,15 @@ function parseDemucs(d: unknown, stems: number, files: number, where: string): D
     }
   }
   for (let s = 0; s < stems; s++) if (!(weights.reduce((t: number, row: number[]) => t + row[s], 0) > 0)) fail(where, `demucs.weights give stem ${s} no weight`);
-  const io = d.io ?? {};
+  if (d.io === undefined) return { segmentSamples, weights: weights as number[][] };
+  const io = d.io;
   if (!isObj(io)) fail(where, 'demucs.io must be an object');
-  const name = (k: string, dflt: string) => {
-    const v = io[k] ?? dflt;
+  const name = (k: string) => {
+    const v = io[k];
     if (typeof v !== 'string' || v === '') fail(where, `demucs.io.${k} must be a tensor name`);
     return v;
   };
-  return { segmentSamples, weights: weights as number[][], io: { mix: name('mix', 'mix'), spec: name('spec', 'spec'), freq: name('freq', 'freq'), time: name('time', 'time') } };
+  return { segmentSamples, weights: weights as number[][], io: { mix: name('mix'), spec: name('spec'), freq: name('freq'), time: name('time') } };
 }
 
 export async function readManifest(dir: string): Promise<ModelManifest> {

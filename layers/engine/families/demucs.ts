@@ -23,13 +23,18 @@ export async function createDemucsModel(m: ModelManifest, filesDir: string, thre
   // the arena keeps the largest activations alive between runs: without it the same speed at a fraction of the memory (as mdx)
   const sessions = await Promise.all(m.files.map(async (f) => {
     const session = await getSession(path.join(filesDir, f.path), threads, { memArena: false });
-    for (const name of [d.io.mix, d.io.spec]) {
+    if (session.inputNames.length !== 2 || session.outputNames.length !== 2) {
+      throw new ModelLoadError(`${f.path}: a demucs network has two inputs (mix, spec) and two outputs (freq, time); it has ${session.inputNames.join(', ')} -> ${session.outputNames.join(', ')}`);
+    }
+    // by name when the manifest names them, else by position (sevagh's exports name only the first ones)
+    const io = d.io ?? { mix: session.inputNames[0], spec: session.inputNames[1], freq: session.outputNames[0], time: session.outputNames[1] };
+    for (const name of [io.mix, io.spec]) {
       if (!session.inputNames.includes(name)) throw new ModelLoadError(`${f.path}: input "${name}" not found (has ${session.inputNames.join(', ')})`);
     }
-    for (const name of [d.io.freq, d.io.time]) {
+    for (const name of [io.freq, io.time]) {
       if (!session.outputNames.includes(name)) throw new ModelLoadError(`${f.path}: output "${name}" not found (has ${session.outputNames.join(', ')})`);
     }
-    return { session, file: f.path };
+    return { session, file: f.path, io };
   }));
 
   return {
@@ -45,19 +50,19 @@ export async function createDemucsModel(m: ModelManifest, filesDir: string, thre
     weights: d.weights,
 
     async run(network: number, mix: Float32Array, spec: Float32Array, timings: InferenceTimings) {
-      const { session, file } = sessions[network];
+      const { session, file, io } = sessions[network];
       const t0 = performance.now();
       const r = await session.run({
-        [d.io.mix]: new ort.Tensor('float32', mix, [1, 2, L]),
-        [d.io.spec]: new ort.Tensor('float32', spec, [1, 4, F, T]),
+        [io.mix]: new ort.Tensor('float32', mix, [1, 2, L]),
+        [io.spec]: new ort.Tensor('float32', spec, [1, 4, F, T]),
       });
-      const freq = r[d.io.freq].data;
-      const time = r[d.io.time].data;
+      const freq = r[io.freq].data;
+      const time = r[io.time].data;
       if (!(freq instanceof Float32Array) || freq.length !== sizes.freq) {
-        throw new ModelLoadError(`${file}: output "${d.io.freq}" is not float32 of shape [1, ${S}, 4, ${F}, ${T}]`);
+        throw new ModelLoadError(`${file}: output "${io.freq}" is not float32 of shape [1, ${S}, 4, ${F}, ${T}]`);
       }
       if (!(time instanceof Float32Array) || time.length !== sizes.time) {
-        throw new ModelLoadError(`${file}: output "${d.io.time}" is not float32 of shape [1, ${S}, 2, ${L}]`);
+        throw new ModelLoadError(`${file}: output "${io.time}" is not float32 of shape [1, ${S}, 2, ${L}]`);
       }
       timings.inferenceMs = performance.now() - t0;
       return { freq, time };
