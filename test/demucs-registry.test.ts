@@ -40,6 +40,20 @@ describe('registry: Demucs models', () => {
     expect(ft.realtimePerCore).toBeLessThan(parseManifest(manifestOf('htdemucs.json'), 'h').realtimePerCore! / 3);
   });
 
+  it('the time and memory guards use the model\'s own measurements', async () => {
+    const { checkLimits, projectJob } = await import('../layers/jobs/limits.js');
+    const m = parseManifest(manifestOf('htdemucs.json'), 'htdemucs');
+    expect(m.peakMemoryMb).toBeGreaterThan(1000);
+    const source = { durationSeconds: 240, bytes: 4e6 } as Parameters<typeof projectJob>[0];
+    const limits = { jobOverheadSeconds: 10, minRealTimeFactor: 35, modelMb: 170, realtimePerCore: m.realtimePerCore, cores: 2, modelPeakMb: m.peakMemoryMb };
+    const p = projectJob(source, limits);
+    expect(p.seconds).toBeCloseTo(10 + 240 / (m.realtimePerCore! * 2));
+    // the file is 170 MB but the activations dwarf it: the measured peak is what counts
+    expect(p.memoryMb).toBe(m.peakMemoryMb);
+    expect(() => checkLimits(source, { ...limits, memoryMb: 1769 }, 'song.mp3')).toThrow(/needs about \d+ MB but the function has 1769 MB/);
+    expect(() => checkLimits(source, { ...limits, memoryMb: 4096 }, 'song.mp3')).not.toThrow();
+  });
+
   it('a model with no download says how to convert it', async () => {
     expect(() => locateModel('htdemucs-6s')).toThrow(/convert it with `python3 models\/convert\/demucs_onnx.py htdemucs_6s .*htdemucs-6s`/);
     await expect(fetchModel('htdemucs-ft')).rejects.toThrow(/no download .* convert it with `python3 models\/convert\/demucs_onnx.py htdemucs_ft/);

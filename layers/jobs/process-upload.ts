@@ -198,6 +198,7 @@ async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps, del
       onProgress,
       guard: deps.limits && ((source, _plan, manifest) => checkLimits(source, {
         ...deps.limits!(), modelMb: modelSizeMb(options.model), realtimePerCore: manifest.realtimePerCore, cores: threadCount(),
+        modelPeakMb: manifest.peakMemoryMb,
       }, current.value.upload.filename)),
     });
     await writing;

@@ -42,6 +42,8 @@ export interface ModelManifest {
   demucs?: DemucsSettings;
   /** Measured speed, for the time guard: audio seconds per second per core (see layers/jobs/limits.ts). */
   realtimePerCore?: number;
+  /** Measured peak memory of a separation, MB, where the model's activations dwarf its file (Demucs); for the memory guard. */
+  peakMemoryMb?: number;
   /**
    * Where the files come from when they are not next to model.json: a script under the shared
    * folder (STEMS_SHARED_DIR) that unpacks them and prints their folder.
@@ -181,6 +183,11 @@ export function parseManifest(raw: unknown, where: string): ModelManifest {
     if (typeof raw.realtimePerCore !== 'number' || !(raw.realtimePerCore > 0)) fail(where, 'realtimePerCore must be a positive number');
     realtimePerCore = raw.realtimePerCore;
   }
+  let peakMemoryMb: number | undefined;
+  if (raw.peakMemoryMb !== undefined) {
+    if (typeof raw.peakMemoryMb !== 'number' || !(raw.peakMemoryMb > 0)) fail(where, 'peakMemoryMb must be a positive number');
+    peakMemoryMb = raw.peakMemoryMb;
+  }
   let filesFrom: ModelManifest['filesFrom'];
   if (raw.filesFrom !== undefined) {
     if (!isObj(raw.filesFrom)) fail(where, 'filesFrom must be an object');
@@ -215,6 +222,7 @@ export function parseManifest(raw: unknown, where: string): ModelManifest {
     ...(mdx ? { mdx } : {}),
     ...(demucs ? { demucs } : {}),
     ...(realtimePerCore ? { realtimePerCore } : {}),
+    ...(peakMemoryMb ? { peakMemoryMb } : {}),
   };
 }
 
