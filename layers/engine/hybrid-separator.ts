@@ -25,7 +25,7 @@
  */
 import { InputBuffer } from './chunked-separator.js';
 import type { SeparatorStats, StemSink } from './separator.js';
-import { FrameTransform } from './stft.js';
+import { FrameTransform, prepareTransform } from './stft.js';
 import type { HybridSegmentModel, InferenceTimings } from './types.js';
 
 export interface HybridSeparatorOptions {
@@ -52,13 +52,14 @@ export async function separateHybrid(
   sink: StemSink,
   opts: HybridSeparatorOptions = {},
 ): Promise<SeparatorStats> {
+  await prepareTransform(model.stft.nFft, 'pffft');
   const loop = new HybridLoop(model, sink, opts);
   for await (const chunk of input) await loop.push(chunk);
   await loop.finish();
   return loop.stats;
 }
 
-/** Demucs' spectrogram of one segment and its inverse, on preallocated arrays. */
+/** Demucs' spectrogram of one segment and its inverse, on preallocated arrays (after prepareTransform(nFft, 'pffft')). */
 export class DemucsSpectrum {
   readonly L: number;
   readonly T: number;
@@ -85,7 +86,8 @@ export class DemucsSpectrum {
     this.nBins = nFft / 2 + 1;
     this.padL = (hop / 2) * 3;
     if (this.L <= this.padL + (this.T * hop - this.L)) throw new Error(`a segment of ${segmentSamples} samples is too short for n_fft ${nFft}`);
-    this.tf = new FrameTransform(nFft);
+    // PFFFT (float32, as upstream's torch.stft): fft.js would cost a tenth of the network's time here
+    this.tf = new FrameTransform(nFft, 'pffft');
     const span = (this.T + 3) * hop; // padded segment: frame t covers [t hop, t hop + n_fft)
     this.padded = new Float32Array(span);
     this.re = new Float32Array(2 * this.T * this.nBins);

@@ -10,11 +10,13 @@ import path from 'node:path';
 import { ModelLoadError } from '../../core/errors.js';
 import type { ModelManifest } from '../../models/manifest.js';
 import { getSession, ort } from '../ort-sessions.js';
+import { prepareTransform } from '../stft.js';
 import type { HybridSegmentModel, InferenceTimings } from '../types.js';
 
 export async function createDemucsModel(m: ModelManifest, filesDir: string, threads: number): Promise<HybridSegmentModel> {
   const d = m.demucs;
   if (!d) throw new ModelLoadError(`model ${m.id}: a demucs model needs its "demucs" settings`);
+  await prepareTransform(m.stft.nFft, 'pffft');
   const L = d.segmentSamples;
   const T = m.framesPerSplit;
   const F = m.bins;
