@@ -2,7 +2,7 @@
  * bench:demucs — the demucs family on a full-size HTDemucs (upstream's class, default
  * configuration, 7.8-s segment, seeded random weights: models/convert/demucs_random.py, made
  * once into the cache, never committed), same threads, in one run:
- *   (a) the inference floor: the same ONNX session on as many segments, nothing around it;
+ *   (a) the inference floor: the same ONNX session on the same segments, nothing around the calls;
  *   (b) ours end to end (decode, Demucs STFT, network, iSTFT, apply_model blending, encode),
  *       on ~3 and ~10 minutes of MUSDB mixtures (peak RSS growth);
  *   (c) upstream Demucs' own apply_model on PyTorch CPU (Debian's python3-torch,
@@ -64,8 +64,8 @@ async function ours(input: string, out: string): Promise<Ours> {
   return { ...JSON.parse(stdout.trim().split('\n').pop()!), processWallMs: performance.now() - t0 };
 }
 interface Floor { segments: number; loadMs: number; inferenceMs: number; wallMs: number; maxRssMb: number }
-async function floor(frames: number): Promise<Floor> {
-  const { stdout } = await exec('node', ['--import', 'tsx', path.join(import.meta.dirname, 'demucs-floor.ts'), modelDir, String(frames), String(threads)]);
+async function floor(input: string): Promise<Floor> {
+  const { stdout } = await exec('node', ['--import', 'tsx', path.join(import.meta.dirname, 'demucs-floor.ts'), modelDir, input, String(threads)]);
   return JSON.parse(stdout.trim().split('\n').pop()!);
 }
 interface Upstream { loadSeconds: number; separateSeconds: number; audioSeconds: number; frames: number; cpuSeconds: number; threads: number; peakRssMb: number }
@@ -78,7 +78,7 @@ async function upstream(input: string): Promise<Upstream> {
 await ours(await mixtureWav([musdbSongs(shared)[0]], path.join(work, 'warm.wav')), path.join(work, 'demucs-warm'));
 
 const o3 = await ours(three, path.join(work, 'demucs-ours3'));
-const f3 = await floor(Math.round(o3.audioSeconds * 44100));
+const f3 = await floor(three);
 const o10 = await ours(ten, path.join(work, 'demucs-ours10'));
 let upInput = three;
 if (upstreamSeconds) {
@@ -107,4 +107,5 @@ console.log(`speed: ${(o3.audioSeconds / (o3.timings.totalMs / 1000)).toFixed(2)
 // ours against the floor without the model load (the floor's is outside its time too)
 const overhead = (o3.timings.totalMs - o3.timings.loadModelMs) / f3.wallMs;
 const timeRatio = o3.timings.totalMs / 1000 / (u.separateSeconds * upScale);
+console.log(`floor vs ours, network time per segment: ${(f3.inferenceMs / f3.segments / 1000).toFixed(2)} s vs ${(o3.timings.inferenceMs / f3.segments / 1000).toFixed(2)} s`);
 console.log(`bench:demucs time_ratio=${timeRatio.toFixed(3)} overhead=${overhead.toFixed(3)} rss_mb=${o3.maxRssMb.toFixed(0)} rss_floor_mb=${f3.maxRssMb.toFixed(0)} rss_growth=${(o10.maxRssMb / o3.maxRssMb).toFixed(3)}`);
