@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { parseFormat, type OutputFormat } from '../layers/audio/encode.js';
 import { InvalidRequestError } from '../layers/core/errors.js';
+import { MAX_SHIFTS } from '../layers/engine/hybrid-separator.js';
 import type { FrameGrid } from '../layers/engine/separator.js';
 import { parseIterations, parseQuality, type Quality } from '../layers/engine/quality.js';
 import type { SampleRatePolicy } from '../layers/engine/separate-file.js';
@@ -21,7 +22,9 @@ export const USAGE = `usage:
       --threads <n>             inference threads (default: all cores)
       --high-band <p>           zero | residual (default: the model's)
       --grid <g>                aligned | reference (default aligned)
-      --overlap <f>             mdx models, aligned grid: segment overlap in [0, 1) (default 0.25)
+      --overlap <f>             mdx (aligned grid) and demucs models: segment overlap in [0, 1) (default 0.25)
+      --shifts <n>              demucs models: random time shifts averaged, 0-20 (default 0; n times slower)
+      --seed <n>                demucs models: seed of the shifts (same seed, same output)
   stem-splitter submit <file> --api <url> [--out <dir>] [--model ...] [--stems ...] [--format ...] [--sample-rate ...] [--quality ...]
                                 separate through a running API (local \`npm start\` or deployed)
   stem-splitter models          list models: installed or not, size, stems, quality, speed, licence`;
@@ -40,6 +43,8 @@ export interface SeparateCommand {
   quality?: Quality;
   iterations?: number;
   overlap?: number;
+  shifts?: number;
+  seed?: number;
 }
 
 export interface SubmitCommand {
@@ -72,7 +77,7 @@ export function parseCommand(argv: string[]): Command {
       model: { type: 'string' }, stems: { type: 'string' }, format: { type: 'string' },
       'sample-rate': { type: 'string' }, out: { type: 'string' }, threads: { type: 'string' },
       'high-band': { type: 'string' }, grid: { type: 'string' }, overlap: { type: 'string' }, api: { type: 'string' },
-      quality: { type: 'string' }, iterations: { type: 'string' },
+      quality: { type: 'string' }, iterations: { type: 'string' }, shifts: { type: 'string' }, seed: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -90,6 +95,15 @@ export function parseCommand(argv: string[]): Command {
       overlap = Number(values.overlap);
       if (!(overlap >= 0 && overlap < 1)) throw new InvalidRequestError(`--overlap must be a number in [0, 1) (got "${values.overlap}")`);
     }
+    const integer = (name: 'shifts' | 'seed', max: number): number | undefined => {
+      const v = values[name];
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > max) throw new InvalidRequestError(`--${name} must be an integer from 0 to ${max} (got "${v}")`);
+      return n;
+    };
+    const shifts = integer('shifts', MAX_SHIFTS);
+    const seed = integer('seed', 2 ** 32 - 1);
     let threads: number | undefined;
     if (values.threads !== undefined) {
       threads = Number(values.threads);
@@ -102,6 +116,8 @@ export function parseCommand(argv: string[]): Command {
       highBand: values['high-band'] === undefined ? undefined : oneOf('high-band', values['high-band'], ['zero', 'residual'] as const, 'residual'),
       grid: oneOf('grid', values.grid, ['aligned', 'reference'] as const, 'aligned'),
       ...(overlap !== undefined ? { overlap } : {}),
+      ...(shifts !== undefined ? { shifts } : {}),
+      ...(seed !== undefined ? { seed } : {}),
     };
   }
   if (command === 'submit') {

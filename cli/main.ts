@@ -25,6 +25,7 @@ async function separate(cmd: SeparateCommand): Promise<void> {
       const r = await separateFile(file, outDir, {
         model: cmd.model, stems: cmd.stems, format: cmd.format, sampleRate: cmd.sampleRate,
         threads: cmd.threads, highBand: cmd.highBand, grid: cmd.grid, quality: cmd.quality, iterations: cmd.iterations, overlap: cmd.overlap,
+        shifts: cmd.shifts, seed: cmd.seed,
         onProgress: (stage, fraction) => bar.update(Math.round(fraction * 100), { stage }),
       });
       bar.update(100, { stage: 'done' });

@@ -99,3 +99,46 @@ export function writeUvrModel(opts: UvrTestModelOptions): string {
   }));
   return file;
 }
+
+export interface DemucsTestModelOptions {
+  id?: string;
+  stems: string[];
+  /** Per stem: the frequency branch is gains.freq x the input spectrogram, the time branch gains.time x the input segment. */
+  gains: { freq: number[]; time: number[] };
+  segmentSamples: number;
+  sampleRate?: number;
+}
+
+/**
+ * A `demucs`-contract model folder (model.json + model.onnx) whose stem s is
+ * (freq[s] + time[s]) x the input, exactly: the frequency branch returns the input spectrogram
+ * scaled (its inverse is the segment itself), the time branch the segment scaled.
+ */
+export function writeDemucsGainModel(opts: DemucsTestModelOptions): string {
+  const dir = tmpDir(opts.id ?? 'demucs-model');
+  const S = opts.stems.length;
+  const L = opts.segmentSamples;
+  const T = Math.ceil(L / 1024);
+  writeFileSync(path.join(dir, 'model.onnx'), writeOnnxModel({
+    nodes: [
+      { op: 'Mul', inputs: ['spec', 'gf'], outputs: ['freq'] },
+      { op: 'Mul', inputs: ['mix', 'gt'], outputs: ['time'] },
+    ],
+    initializers: [
+      { name: 'gf', dims: [1, S, 1, 1, 1], values: opts.gains.freq },
+      { name: 'gt', dims: [1, S, 1, 1], values: opts.gains.time },
+    ],
+    inputs: [{ name: 'mix', shape: [1, 2, L], elemType: 1 }, { name: 'spec', shape: [1, 4, 2048, T], elemType: 1 }],
+    outputs: [{ name: 'freq', shape: [1, S, 4, 2048, T], elemType: 1 }, { name: 'time', shape: [1, S, 2, L], elemType: 1 }],
+  }));
+  writeFileSync(path.join(dir, 'model.json'), JSON.stringify({
+    id: opts.id ?? 'demucs-test', family: 'demucs', stems: opts.stems,
+    files: [{ path: 'model.onnx', input: 'mix' }],
+    sampleRate: opts.sampleRate ?? 44100,
+    stft: { nFft: 4096, hop: 1024, window: 'hann-periodic', center: true },
+    bins: 2048, framesPerSplit: T, highBand: 'zero',
+    demucs: { segmentSamples: L },
+    licence: 'test model', source: 'dev/models.ts',
+  }));
+  return dir;
+}

@@ -22,6 +22,7 @@ describe('stem-splitter argument parsing', () => {
     [['separate', 'a.mp3', '--quality', 'best', '--iterations', '2'], { quality: 'best', iterations: 2 }],
     [['submit', 'a.mp3', '--api', 'http://x', '--quality', 'fast'], { command: 'submit', quality: 'fast' }],
     [['separate', 'a.mp3', '--model', 'x/Kim_Vocal_2.onnx', '--overlap', '0.5'], { model: 'x/Kim_Vocal_2.onnx', overlap: 0.5 }],
+    [['separate', 'a.mp3', '--model', 'htdemucs', '--shifts', '2', '--seed', '42'], { model: 'htdemucs', shifts: 2, seed: 42 }],
     [['models'], { command: 'models' }],
     [[], { command: 'help' }],
   ];
@@ -37,6 +38,8 @@ describe('stem-splitter argument parsing', () => {
     [['separate', 'a', '--quality', 'max'], /--quality must be one of fast, best/],
     [['separate', 'a', '--iterations', '11'], /--iterations must be an integer from 0 to 10/],
     [['separate', 'a', '--overlap', '1'], /--overlap must be a number in \[0, 1\)/],
+    [['separate', 'a', '--shifts', '21'], /--shifts must be an integer from 0 to 20/],
+    [['separate', 'a', '--seed', '1.5'], /--seed must be an integer from 0 to 4294967295/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [['submit', 'a.wav', '--api', 'localhost:3000'], /--api must be an http\(s\) URL such as http:\/\/127\.0\.0\.1:3000 \(got "localhost:3000"\)/],
   ];

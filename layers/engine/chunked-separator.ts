@@ -174,8 +174,8 @@ class SegmentTransform {
   }
 }
 
-/** Input samples by absolute index, deinterleaved, from `base` on; grows as needed, drops what is consumed. */
-class InputBuffer {
+/** Input samples by absolute index, deinterleaved, from `base` on; grows as needed, drops what is consumed (also used by hybrid-separator.ts). */
+export class InputBuffer {
   L = new Float32Array(1 << 16);
   R = new Float32Array(1 << 16);
   base = 0;

@@ -17,8 +17,9 @@ import { loadModel } from './load-model.js';
 import { checkOutputPlan, checkSourceRate, outputRate as chooseOutputRate, planOutput, type OutputPlan, type SampleRatePolicy } from './output-plan.js';
 import { wienerSettingsFor, type Quality } from './quality.js';
 import { separateChunked } from './chunked-separator.js';
+import { separateHybrid } from './hybrid-separator.js';
 import { separateStream, type FrameGrid, type StemSink } from './separator.js';
-import type { HighBandPolicy, ProgressCallback } from './types.js';
+import { isMaskModel, type HighBandPolicy, type ProgressCallback } from './types.js';
 
 export type { SampleRatePolicy } from './output-plan.js';
 
@@ -35,8 +36,12 @@ export interface SeparateFileOptions {
   quality?: Quality;
   /** Wiener iterations, overriding the quality's (0 = masks only). */
   iterations?: number;
-  /** Chunk models (mdx), quality grid: fraction of each segment overlapped with the next. */
+  /** Chunk models (mdx), quality grid, and demucs models: fraction of each segment overlapped with the next. */
   overlap?: number;
+  /** Demucs models: random time shifts averaged (apply_model's shifts; default 0). */
+  shifts?: number;
+  /** Demucs models: seed of the shifts (reproducible output). */
+  seed?: number;
   maxDurationSeconds?: number;
   threads?: number;
   /** How the input is named in messages (e.g. the upload's file name). */
@@ -128,7 +133,7 @@ export async function separateFile(input: string, outDir: string, opts: Separate
     const t1 = performance.now();
     const { model, resolved } = await loadModel(opts.model, opts.threads);
     const t2 = performance.now();
-    const wiener = wienerSettingsFor(resolved.manifest, model.kind !== 'spectrogram-chunks' && !!model.magnitudeEstimates, { quality: opts.quality, iterations: opts.iterations });
+    const wiener = wienerSettingsFor(resolved.manifest, isMaskModel(model) && !!model.magnitudeEstimates, { quality: opts.quality, iterations: opts.iterations });
     return { t1, t2, model, wiener, prepared };
   })().catch(async (err) => { await removeCreated(); throw err; });
   const { t1, t2, model, wiener, prepared: { source, wanted, outputRate } } = loaded;
@@ -167,7 +172,9 @@ export async function separateFile(input: string, outDir: string, opts: Separate
     const onProgress = (f: number) => progress('separate', f);
     const stats = model.kind === 'spectrogram-chunks'
       ? await separateChunked(timed(), model, sink, { grid: opts.grid, overlap: opts.overlap, expectedSamples, onProgress })
-      : await separateStream(timed(), model, sink, { grid: opts.grid, highBand: opts.highBand, wiener, expectedSamples, onProgress });
+      : model.kind === 'hybrid-segments'
+        ? await separateHybrid(timed(), model, sink, { overlap: opts.overlap, shifts: opts.shifts, seed: opts.seed, expectedSamples, onProgress })
+        : await separateStream(timed(), model, sink, { grid: opts.grid, highBand: opts.highBand, wiener, expectedSamples, onProgress });
     progress('encode', 1);
     const e0 = performance.now();
     const results = await Promise.all(wanted.map((stem) => encoders.get(stem)!.finish()));

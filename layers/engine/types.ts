@@ -59,12 +59,42 @@ export interface SpectrogramChunkModel extends ModelIdentity {
   estimate(spec: Float32Array, out: Float32Array, timings: InferenceTimings): Promise<void>;
 }
 
-/** Any model the engine runs: mask models go through separator.ts, chunk models through chunked-separator.ts. */
-export type EngineModel = (SeparationModel & { readonly kind?: 'masks' }) | SpectrogramChunkModel;
+/**
+ * A model whose network takes a fixed-length waveform segment and its spectrogram and returns, per
+ * stem, a complex spectrogram and a waveform to add (HTDemucs; possibly a bag of networks). The
+ * engine owns the loop (hybrid-separator.ts): Demucs' STFT and iSTFT around the network and what
+ * upstream apply_model does around that (overlapping segments blended with a triangular weight,
+ * random time shifts, the bag's per-stem weights), streaming.
+ */
+export interface HybridSegmentModel extends ModelIdentity {
+  readonly kind: 'hybrid-segments';
+  /** Samples per segment (L). */
+  readonly segmentSamples: number;
+  /** Spectrogram frames per segment: ceil(L / hop). */
+  readonly framesPerSegment: number;
+  /** Per network of the bag, one weight per stem. */
+  readonly weights: readonly (readonly number[])[];
+  /**
+   * One segment through network `network`: mix [2][L] (L then R), spec [4][bins][frames]
+   * (L.re, L.im, R.re, R.im) in; freq [stems][4][bins][frames] (same channel order) and
+   * time [stems][2][L] out (arrays owned by the run, valid until the next call).
+   */
+  run(network: number, mix: Float32Array, spec: Float32Array, timings: InferenceTimings): Promise<{ freq: Float32Array; time: Float32Array }>;
+}
+
+/**
+ * Any model the engine runs: mask models go through separator.ts, chunk models through
+ * chunked-separator.ts, hybrid segment models through hybrid-separator.ts.
+ */
+export type EngineModel = (SeparationModel & { readonly kind?: 'masks' }) | SpectrogramChunkModel | HybridSegmentModel;
+
+export function isMaskModel(m: EngineModel): m is SeparationModel & { readonly kind?: 'masks' } {
+  return m.kind === undefined || m.kind === 'masks';
+}
 
 /** The mask model inside an EngineModel, or a clear error (for code that only handles mask models). */
 export function asMaskModel(m: EngineModel): SeparationModel {
-  if (m.kind === 'spectrogram-chunks') throw new Error(`model ${m.id} (family ${m.family}) is not a mask model`);
+  if (!isMaskModel(m)) throw new Error(`model ${m.id} (family ${m.family}) is not a mask model`);
   return m;
 }
 

@@ -22,6 +22,8 @@ export interface RuntimeLimits {
   realtimePerCore?: number;
   /** Cores the model runs on (onnxruntime threads). */
   cores?: number;
+  /** The model's measured peak memory, MB (its manifest's peakMemoryMb: large activations, as Demucs'). */
+  modelPeakMb?: number;
 }
 
 /** Fixed costs: process, onnxruntime arena, ffmpeg children, split buffers (measured ~560 MB peak with a 78 MB model). */
@@ -31,7 +33,7 @@ const PER_MODEL_MB = 3;
 export function projectJob(source: SourceInfo, l: RuntimeLimits): { seconds: number; memoryMb: number } {
   const audio = source.durationSeconds ?? source.bytes / 16_000; // unknown length: assume a 128 kbps stream
   const rate = l.realtimePerCore ? l.realtimePerCore * (l.cores ?? 1) : l.minRealTimeFactor;
-  return { seconds: l.jobOverheadSeconds + audio / rate, memoryMb: BASE_MB + PER_MODEL_MB * l.modelMb };
+  return { seconds: l.jobOverheadSeconds + audio / rate, memoryMb: Math.max(BASE_MB + PER_MODEL_MB * l.modelMb, l.modelPeakMb ?? 0) };
 }
 
 export function checkLimits(source: SourceInfo, l: RuntimeLimits, name: string): void {

@@ -208,6 +208,7 @@ async function run(claimed: Versioned<Job>, obj: UploadedObject, deps: Deps, del
     const prepared = await prepareSeparation(input, outDir, sepOpts);
     const runtime = deps.limits && {
       ...deps.limits(), modelMb: modelSizeMb(options.model), realtimePerCore: prepared.manifest.realtimePerCore, cores: threadCount(),
+      modelPeakMb: prepared.manifest.peakMemoryMb,
     };
     const projected = runtime ? projectJob(prepared.source, runtime).seconds : 0;
     const decision = shouldFanOut(prepared, projected, deps.retry.functionTimeoutSeconds, deps.config.fanout);

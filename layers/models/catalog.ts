@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { PageModel } from '../contracts/api.js';
 import { modelsInstallDir } from '../core/env.js';
 import { readManifest, type ModelManifest } from './manifest.js';
-import { defaultModelId, externalFilesProblem, locateModel, readRegistry, registryManifest, type RegistryEntry } from './registry.js';
+import { convertCommand, defaultModelId, externalFilesProblem, locateModel, readRegistry, registryManifest, type RegistryEntry } from './registry.js';
 
 export type ModelState = 'installed' | 'not installed' | 'needs the shared folder';
 
@@ -86,7 +86,8 @@ async function describe(id: string, entry: RegistryEntry | undefined): Promise<C
     if (sizeMb === undefined) return { ...base, state: 'not installed', runnable: false, hint: `files missing from ${dir}` };
     return { ...base, state: 'installed', runnable: true, sizeMb };
   }
-  return { ...base, state: 'not installed', runnable: false, sizeMb: entry?.sizeMb, hint: `npm run models:fetch -- ${id}` };
+  const hint = entry?.convert && !entry.downloads ? convertCommand(entry) : `npm run models:fetch -- ${id}`;
+  return { ...base, state: 'not installed', runnable: false, sizeMb: entry?.sizeMb, hint };
 }
 
 /** Every model this machine knows of: the registry's, then any installed by hand. */

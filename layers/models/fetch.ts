@@ -15,7 +15,7 @@ import { fetchUrl } from '../core/fetch-url.js';
 import { parseManifest, type ModelManifest } from './manifest.js';
 import { reconcileWithTable } from './mdx-params.js';
 import { readOnnxContract, type OnnxContract } from './onnx-proto.js';
-import { MODELS_ROOT, readRegistry, type RegistryEntry } from './registry.js';
+import { convertCommand, MODELS_ROOT, readRegistry, type RegistryEntry } from './registry.js';
 
 export interface FetchProgress { file: string; received: number; total: number | undefined }
 
@@ -32,6 +32,10 @@ export function verifyContract(m: ModelManifest, fileIndex: number, bytes: Uint8
     c = readOnnxContract(bytes);
   } catch (err) {
     throw new ModelLoadError(`${f.path} is not a valid ONNX file`, { cause: err });
+  }
+  if (m.family === 'demucs') {
+    verifyDemucsContract(m, f.path, c);
+    return;
   }
   const input = c.inputs.find((i) => i.name === f.input);
   if (!input) throw new ModelLoadError(`${f.path}: expected input "${f.input}", found ${c.inputs.map((i) => i.name).join(', ') || 'none'}`);
@@ -56,6 +60,31 @@ export function verifyContract(m: ModelManifest, fileIndex: number, bytes: Uint8
   }
 }
 
+/** A demucs network: mix [1, 2, L] and spec [1, 4, bins, frames] in, freq and time out (by name, or by position). */
+function verifyDemucsContract(m: ModelManifest, file: string, c: OnnxContract): void {
+  const d = m.demucs!;
+  if (c.inputs.length !== 2 || c.outputs.length !== 2) {
+    throw new ModelLoadError(`${file}: a demucs network has two inputs and two outputs (found ${c.inputs.length} and ${c.outputs.length})`);
+  }
+  const byName = (list: OnnxContract['inputs'], name: string | undefined, at: number, what: string) => {
+    const t = name === undefined ? list[at] : list.find((x) => x.name === name);
+    if (!t) throw new ModelLoadError(`${file}: expected ${what} "${name}", found ${list.map((x) => x.name).join(', ')}`);
+    return t;
+  };
+  const want: [OnnxContract['inputs'][number], number[]][] = [
+    [byName(c.inputs, d.io?.mix, 0, 'input'), [1, 2, d.segmentSamples]],
+    [byName(c.inputs, d.io?.spec, 1, 'input'), [1, 4, m.bins, m.framesPerSplit]],
+    [byName(c.outputs, d.io?.freq, 0, 'output'), [1, m.stems.length, 4, m.bins, m.framesPerSplit]],
+    [byName(c.outputs, d.io?.time, 1, 'output'), [1, m.stems.length, 2, d.segmentSamples]],
+  ];
+  for (const [t, shape] of want) {
+    // dimensions the file leaves symbolic are accepted
+    if (t.shape.length !== shape.length || shape.some((n, i) => typeof t.shape[i] === 'number' && t.shape[i] !== n)) {
+      throw new ModelLoadError(`${file}: ${t.name} has shape [${t.shape.join(', ')}], the manifest says [${shape.join(', ')}]`);
+    }
+  }
+}
+
 async function download(url: string, dest: string, label: string, onProgress?: FetchOptions['onProgress']): Promise<string> {
   const res = await fetchUrl(url, { redirect: 'follow' });
   if (!res.ok || !res.body) throw new ModelLoadError(`download of ${url} failed: HTTP ${res.status}`);
@@ -76,6 +105,9 @@ async function download(url: string, dest: string, label: string, onProgress?: F
 }
 
 export async function fetchEntry(entry: RegistryEntry, manifestJson: unknown, opts: FetchOptions = {}): Promise<string> {
+  if (!entry.downloads?.length && entry.convert) {
+    throw new ModelNotFoundError(`model "${entry.id}" has no download in this project's contract: convert it with \`${convertCommand(entry)}\``);
+  }
   if (!entry.downloads?.length) throw new ModelNotFoundError(`model "${entry.id}" has nothing to download (it is bundled)`);
   const base = parseManifest({ ...(manifestJson as object), id: entry.id }, `manifest of ${entry.id}`);
   const root = opts.installDir ?? modelsInstallDir();

@@ -38,8 +38,12 @@ export interface ModelManifest {
   source: string;
   /** Family `mdx` (UVR MDX-Net): how the secondary stem is formed, and the optional denoise pass. */
   mdx?: MdxSettings;
+  /** Family `demucs` (HTDemucs): the segment and the bag's per-stem weights. */
+  demucs?: DemucsSettings;
   /** Measured speed, for the time guard: audio seconds per second per core (see layers/jobs/limits.ts). */
   realtimePerCore?: number;
+  /** Measured peak memory of a separation, MB, where the model's activations dwarf its file (Demucs); for the memory guard. */
+  peakMemoryMb?: number;
   /**
    * Where the files come from when they are not next to model.json: a script under the shared
    * folder (STEMS_SHARED_DIR) that unpacks them and prints their folder.
@@ -66,6 +70,21 @@ export interface MdxSettings {
   /** Run the model on x and -x and average (UVR's denoise); doubles the cost. */
   denoise: boolean;
 }
+
+export interface DemucsSettings {
+  /** Samples per segment the network takes (int(segment x samplerate): 343980 for the official models). */
+  segmentSamples: number;
+  /** Per file (network of the bag), one weight per stem (upstream BagOfModels.weights). */
+  weights: number[][];
+  /**
+   * Tensor names: inputs mix [1, 2, L] and spec [1, 4, bins, frames]; outputs freq
+   * [1, S, 4, bins, frames] and time [1, S, 2, L]. Absent: by position, in that order (sevagh's
+   * exports name only the first input and output).
+   */
+  io?: DemucsTensorNames;
+}
+
+export interface DemucsTensorNames { mix: string; spec: string; freq: string; time: string }
 
 function fail(where: string, msg: string): never {
   throw new ModelLoadError(`invalid model manifest ${where}: ${msg}`);
@@ -107,8 +126,12 @@ export function parseManifest(raw: unknown, where: string): ModelManifest {
     const p = str(f, 'path', w);
     if (path.isAbsolute(p) || p.split(/[\\/]/).includes('..')) fail(w, 'path must stay inside the model folder');
     if (f.sha256 !== undefined && (typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256))) fail(w, 'sha256 must be 64 hex digits');
-    if (!isObj(f.outputs) || Object.keys(f.outputs).length === 0) fail(w, 'outputs must map stem names to output tensor names');
-    for (const [stem, out] of Object.entries(f.outputs)) {
+    // a demucs network estimates every stem at once: no per-stem outputs (its tensor names are in `demucs.io`)
+    const outputs: Record<string, unknown> = family === 'demucs' && f.outputs === undefined ? {} : isObj(f.outputs) ? f.outputs : {};
+    if (family === 'demucs' ? Object.keys(outputs).length > 0 : Object.keys(outputs).length === 0) {
+      fail(w, family === 'demucs' ? 'a demucs file has no per-stem outputs (leave "outputs" empty)' : 'outputs must map stem names to output tensor names');
+    }
+    for (const [stem, out] of Object.entries(outputs)) {
       if (!stems.includes(stem)) fail(w, `output for unknown stem "${stem}"`);
       if (covered.has(stem)) fail(w, `stem "${stem}" is estimated by two files`);
       if (typeof out !== 'string' || !out) fail(w, `output name for "${stem}" must be a string`);
@@ -116,7 +139,7 @@ export function parseManifest(raw: unknown, where: string): ModelManifest {
     }
     if (f.bytes !== undefined && (typeof f.bytes !== 'number' || !Number.isInteger(f.bytes) || f.bytes <= 0)) fail(w, 'bytes must be a positive integer');
     return {
-      path: p, sha256: f.sha256 as string | undefined, input: str(f, 'input', w), outputs: f.outputs as Record<string, string>,
+      path: p, sha256: f.sha256 as string | undefined, input: str(f, 'input', w), outputs: outputs as Record<string, string>,
       ...(f.bytes !== undefined ? { bytes: f.bytes as number } : {}),
     };
   });
@@ -125,7 +148,8 @@ export function parseManifest(raw: unknown, where: string): ModelManifest {
   if (isMdx && (stems.length !== 2 || files.length !== 1 || covered.size !== 1 || covered.has(residualStem))) {
     fail(where, 'an mdx model has two stems and one file whose one output is the primary stem (the other is the residual)');
   }
-  const missing = stems.filter((s) => !covered.has(s) && !(isMdx && s === residualStem));
+  const isDemucs = family === 'demucs';
+  const missing = isDemucs ? [] : stems.filter((s) => !covered.has(s) && !(isMdx && s === residualStem));
   if (missing.length) fail(where, `no file estimates stem(s) ${missing.join(', ')}`);
   if (!isObj(raw.stft)) fail(where, 'stft must be an object');
   const nFft = posInt(raw.stft, 'nFft', where);
@@ -134,7 +158,8 @@ export function parseManifest(raw: unknown, where: string): ModelManifest {
   if (raw.stft.window !== 'hann-periodic') fail(where, 'stft.window must be "hann-periodic"');
   // mask models: the engine pads the input itself (and its grid needs hop | nFft); mdx models: frames centred with reflect padding
   if (!isMdx && nFft % hop !== 0) fail(where, 'stft.hop must divide stft.nFft');
-  if (raw.stft.center !== isMdx) fail(where, `stft.center must be ${isMdx} for family ${family}`);
+  if (raw.stft.center !== (isMdx || isDemucs)) fail(where, `stft.center must be ${isMdx || isDemucs} for family ${family}`);
+  if (isDemucs && hop * 4 !== nFft) fail(where, 'a demucs model has stft.hop = stft.nFft / 4');
   const bins = posInt(raw, 'bins', where);
   if (bins > nFft / 2 + 1) fail(where, `bins must be at most nFft/2+1 = ${nFft / 2 + 1}`);
   const highBand = raw.highBand ?? 'residual';
@@ -148,10 +173,20 @@ export function parseManifest(raw: unknown, where: string): ModelManifest {
     if (m.denoise !== undefined && typeof m.denoise !== 'boolean') fail(where, 'mdx.denoise must be true or false');
     mdx = { compensate, denoise: m.denoise === true };
   }
+  const demucs = isDemucs ? parseDemucs(raw.demucs, stems.length, files.length, where) : undefined;
+  if (demucs) {
+    if (bins !== nFft / 2) fail(where, `a demucs model has bins = stft.nFft / 2 (${nFft / 2})`);
+    if (raw.framesPerSplit !== Math.ceil(demucs.segmentSamples / hop)) fail(where, `framesPerSplit must be ceil(demucs.segmentSamples / hop) = ${Math.ceil(demucs.segmentSamples / hop)}`);
+  }
   let realtimePerCore: number | undefined;
   if (raw.realtimePerCore !== undefined) {
     if (typeof raw.realtimePerCore !== 'number' || !(raw.realtimePerCore > 0)) fail(where, 'realtimePerCore must be a positive number');
     realtimePerCore = raw.realtimePerCore;
+  }
+  let peakMemoryMb: number | undefined;
+  if (raw.peakMemoryMb !== undefined) {
+    if (typeof raw.peakMemoryMb !== 'number' || !(raw.peakMemoryMb > 0)) fail(where, 'peakMemoryMb must be a positive number');
+    peakMemoryMb = raw.peakMemoryMb;
   }
   let filesFrom: ModelManifest['filesFrom'];
   if (raw.filesFrom !== undefined) {
@@ -176,7 +211,7 @@ export function parseManifest(raw: unknown, where: string): ModelManifest {
     id, family, stems, residualStem, files,
     description: typeof raw.description === 'string' ? raw.description : undefined,
     sampleRate: posInt(raw, 'sampleRate', where),
-    stft: { nFft, hop, window: 'hann-periodic', center: isMdx },
+    stft: { nFft, hop, window: 'hann-periodic', center: isMdx || isDemucs },
     bins,
     framesPerSplit,
     highBand,
@@ -185,8 +220,32 @@ export function parseManifest(raw: unknown, where: string): ModelManifest {
     filesFrom,
     wiener,
     ...(mdx ? { mdx } : {}),
+    ...(demucs ? { demucs } : {}),
     ...(realtimePerCore ? { realtimePerCore } : {}),
+    ...(peakMemoryMb ? { peakMemoryMb } : {}),
   };
+}
+
+function parseDemucs(d: unknown, stems: number, files: number, where: string): DemucsSettings {
+  if (!isObj(d)) fail(where, 'a demucs model needs a "demucs" object (segmentSamples, weights)');
+  const segmentSamples = posInt(d, 'segmentSamples', where);
+  const weights = d.weights ?? [Array(stems).fill(1)];
+  if (!Array.isArray(weights) || weights.length !== files) fail(where, `demucs.weights must have one row per file (${files})`);
+  for (const row of weights) {
+    if (!Array.isArray(row) || row.length !== stems || !row.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0)) {
+      fail(where, `each row of demucs.weights must hold ${stems} non-negative numbers (one per stem)`);
+    }
+  }
+  for (let s = 0; s < stems; s++) if (!(weights.reduce((t: number, row: number[]) => t + row[s], 0) > 0)) fail(where, `demucs.weights give stem ${s} no weight`);
+  if (d.io === undefined) return { segmentSamples, weights: weights as number[][] };
+  const io = d.io;
+  if (!isObj(io)) fail(where, 'demucs.io must be an object');
+  const name = (k: string) => {
+    const v = io[k];
+    if (typeof v !== 'string' || v === '') fail(where, `demucs.io.${k} must be a tensor name`);
+    return v;
+  };
+  return { segmentSamples, weights: weights as number[][], io: { mix: name('mix'), spec: name('spec'), freq: name('freq'), time: name('time') } };
 }
 
 export async function readManifest(dir: string): Promise<ModelManifest> {

@@ -27,6 +27,8 @@ export interface RegistryEntry {
   speed?: number;
   /** Approximate size of its files in MB, for models not installed here. */
   sizeMb?: number;
+  /** Models with no download in the contract: the command that makes them (run where torch and the upstream code are). */
+  convert?: string;
 }
 export interface Registry { default: string; models: RegistryEntry[] }
 
@@ -77,8 +79,16 @@ export function locateModel(idOrPath: string): string {
   if (entry?.downloads) {
     throw new ModelNotFoundError(`model "${idOrPath}" is not installed: run \`npm run models:fetch -- ${idOrPath}\``);
   }
+  if (entry?.convert) {
+    throw new ModelNotFoundError(`model "${idOrPath}" is not installed: convert it with \`${convertCommand(entry)}\``);
+  }
   const known = readRegistry().models.map((m) => m.id).join(', ');
   throw new ModelNotFoundError(`unknown model "${idOrPath}" (known: ${known}; or give a folder holding model.json)`);
+}
+
+/** The converter command of a registry entry, writing into this machine's models folder. */
+export function convertCommand(entry: RegistryEntry): string {
+  return `${entry.convert} ${path.join(modelsInstallDir(), entry.id)}`;
 }
 
 /**

@@ -1,10 +1,11 @@
 /**
  * One module per model family behind the engine's model interfaces (types.ts); this factory picks
- * it. Adding a family (HTDemucs, ...) means adding a module and a line here.
+ * it. Adding a family means adding a module and a line here.
  */
 import type { ModelManifest } from '../../models/manifest.js';
 import { ModelLoadError } from '../../core/errors.js';
 import type { EngineModel } from '../types.js';
+import { createDemucsModel } from './demucs.js';
 import { createMdxModel } from './mdx.js';
 import { createSpleeterModel } from './spleeter.js';
 
@@ -13,6 +14,7 @@ type FamilyFactory = (m: ModelManifest, filesDir: string, threads: number) => Pr
 const FAMILIES: Record<string, FamilyFactory> = {
   spleeter: createSpleeterModel,
   mdx: createMdxModel,
+  demucs: createDemucsModel,
 };
 
 export function supportedFamilies(): string[] {
