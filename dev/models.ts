@@ -2,7 +2,7 @@
  * Small deterministic ONNX models with known outputs, written by the tests themselves, so the
  * STFT and masking maths are checked exactly without any trained weights.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeOnnxModel, type NodeSpec } from '../layers/models/onnx-proto.js';
@@ -22,10 +22,22 @@ export interface TestModelOptions {
   sampleRate?: number;
 }
 
+const created = new Set<string>();
+
+/** A fresh folder under the OS temp dir, removed by removeTmpDirs() (tests: after each file) or at exit. */
 export function tmpDir(prefix: string): string {
   const d = path.join(os.tmpdir(), `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
   mkdirSync(d, { recursive: true });
+  if (created.size === 0) process.once('exit', removeTmpDirs);
+  created.add(d);
   return d;
+}
+
+/** Removes every folder tmpDir made (a reference run leaves ~250 MB); STEMS_KEEP_TMP=1 keeps them to inspect. */
+export function removeTmpDirs(): void {
+  if (process.env.STEMS_KEEP_TMP === '1') return;
+  for (const d of created) rmSync(d, { recursive: true, force: true });
+  created.clear();
 }
 
 /** Writes model.json and the .onnx file(s) into a fresh folder and returns it. */
