@@ -14,6 +14,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { SQSRecord } from 'aws-lambda';
+import { mulberry32 } from '../layers/core/seeded-random.js';
 
 export interface LocalQueueOptions {
   name: string;
@@ -179,16 +180,4 @@ export class LocalQueue {
       awsRegion: 'us-east-1',
     };
   }
-}
-
-/** A small seeded PRNG (deterministic duplicate draws). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

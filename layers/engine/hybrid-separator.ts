@@ -27,6 +27,7 @@ import { InputBuffer } from './chunked-separator.js';
 import type { SeparatorStats, StemSink } from './separator.js';
 import { FrameTransform, prepareTransform } from './stft.js';
 import type { HybridSegmentModel, InferenceTimings } from './types.js';
+import { mulberry32 } from '../core/seeded-random.js';
 
 export interface HybridSeparatorOptions {
   /** Fraction of each segment shared with the next (apply_model's overlap, default 0.25). */
@@ -370,16 +371,4 @@ export function shiftDeltas(seed: number, count: number, sampleRate: number): nu
   const maxShift = Math.trunc(MAX_SHIFT_SECONDS * sampleRate);
   const random = mulberry32(seed);
   return Array.from({ length: count }, () => Math.floor(random() * (maxShift + 1)) - maxShift);
-}
-
-/** A small seeded PRNG (mulberry32): reproducible shifts. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
