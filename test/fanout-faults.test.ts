@@ -77,7 +77,8 @@ describe('fan-out faults (real worker processes, production timing scaled by 1/3
   const separate = new ProcessFunction('functions/separate/handler.ts', () => process.env, policy.functionTimeoutSeconds);
   /** Per task or upload key: invocations (receive count, when). */
   const invocations = new Map<string, { receiveCount: number; at: number }[]>();
-  const kills = new Map<string, (inv: Invocation, receiveCount: number) => void>();
+  /** Per upload key: the task (path below the job's attempt folder) to kill, and how. */
+  const kills = new Map<string, { task: string; kill: (inv: Invocation, receiveCount: number) => void }>();
 
   beforeAll(async () => {
     stack = await startTestStack({
@@ -94,7 +95,11 @@ describe('fan-out faults (real worker processes, production timing scaled by 1/3
     separate.onInvoke = (inv) => {
       const key = keyOf(inv);
       const receiveCount = Number(inv.event.Records[0].attributes.ApproximateReceiveCount);
-      for (const [prefix, kill] of kills) if (key.startsWith(prefix)) kill(inv, receiveCount);
+      // registered before the upload, matched once the job is known: the cut can dispatch a segment before a test could read the job id
+      for (const [uploadKey, { task, kill }] of kills) {
+        if (!key.endsWith(`/${task}`)) continue;
+        void jobRecordFor(s3, stack.bucket, uploadKey).then((j) => { if (j && key.startsWith(`work/${j.id}/`)) kill(inv, receiveCount); });
+      }
     };
   });
   afterAll(() => stack?.close());
@@ -103,10 +108,8 @@ describe('fan-out faults (real worker processes, production timing scaled by 1/3
   const workPrefixOf = async (key: string) => `work/${(await until('the job', () => jobRecordFor(s3, stack.bucket, key))).id}/`;
 
   it.concurrent('a segment worker killed mid-segment is retried alone; the job completes with the same stems as a single run', async () => {
-    const { file, key } = await putSong(s3, stack.bucket, 'killed-once', 12);
-    const work = await workPrefixOf(key);
     let killedBeforeStored: boolean | undefined;
-    kills.set(`${work}g1/seg-1.task.json`, (inv, n) => {
+    kills.set('uploads/killed-once.wav', { task: 'g1/seg-1.task.json', kill: (inv, n) => {
       if (n !== 1) return;
       // a moment into the segment: downloading, decoding or separating, never finished
       setTimeout(async () => {
@@ -114,7 +117,9 @@ describe('fan-out faults (real worker processes, production timing scaled by 1/3
         const j = await jobRecordFor(s3, stack.bucket, key);
         killedBeforeStored = !j?.fanout?.done.includes(1);
       }, 150);
-    });
+    } });
+    const { file, key } = await putSong(s3, stack.bucket, 'killed-once', 12);
+    const work = await workPrefixOf(key);
     const job = await finished(s3, stack.bucket, key);
     expect(job, JSON.stringify(job.error)).toMatchObject({ state: 'done', fanout: { total: 4, done: [0, 1, 2, 3] } });
     expect(killedBeforeStored).toBe(true);
@@ -130,10 +135,10 @@ describe('fan-out faults (real worker processes, production timing scaled by 1/3
   }, 150_000);
 
   it.concurrent('a segment failing on every attempt fails the job cleanly: ATTEMPTS_EXHAUSTED, nothing under results/, work prefix removed', async () => {
+    kills.set('uploads/killed-always.wav', { task: 'g1/seg-2.task.json', kill: (inv) => setTimeout(() => inv.kill(), 150) });
     const { key } = await putSong(s3, stack.bucket, 'killed-always', 12);
     const work = await workPrefixOf(key);
     const task = `${work}g1/seg-2.task.json`;
-    kills.set(task, (inv) => setTimeout(() => inv.kill(), 150));
     const job = await finished(s3, stack.bucket, key);
     expect(job).toMatchObject({ state: 'failed', error: { code: 'ATTEMPTS_EXHAUSTED', message: expect.stringContaining('segment 2 gave up after 2 deliveries') } });
     expect(invocations.get(task)!.map((x) => x.receiveCount)).toEqual([1, 2]);
