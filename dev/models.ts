@@ -23,12 +23,17 @@ export interface TestModelOptions {
 }
 
 const created = new Set<string>();
+let exitHook = false;
 
 /** A fresh folder under the OS temp dir, removed by removeTmpDirs() (tests: after each file) or at exit. */
 export function tmpDir(prefix: string): string {
   const d = path.join(os.tmpdir(), `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
   mkdirSync(d, { recursive: true });
-  if (created.size === 0) process.once('exit', removeTmpDirs);
+  if (!exitHook) {
+    // one listener per process: removeTmpDirs empties the set after each test file
+    process.once('exit', removeTmpDirs);
+    exitHook = true;
+  }
   created.add(d);
   return d;
 }
