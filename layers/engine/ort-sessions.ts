@@ -27,13 +27,27 @@ export interface SessionTuning {
 
 export interface FloatTensor { data: Float32Array; dims: readonly number[] }
 
+/** Where a run reports how long the model itself took (in its worker, queueing excluded). */
+export interface RunTiming { ms: number }
+
 /** One model file's session, in its worker. */
 export interface ModelSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  /** Runs queue; a run's inputs are copied for the worker when it starts (keep them unchanged until it resolves); outputs are the caller's. */
-  run(feeds: Record<string, FloatTensor>): Promise<Record<string, FloatTensor>>;
+  /**
+   * Runs queue in the worker, up to RUNS_QUEUED at once (a further call waits for a slot): the
+   * worker goes from one run to the next without waiting for this thread. A run's inputs are
+   * copied when it takes its slot (keep them unchanged until it resolves); outputs are the caller's.
+   */
+  run(feeds: Record<string, FloatTensor>, timing?: RunTiming): Promise<Record<string, FloatTensor>>;
 }
+
+/**
+ * Runs a session's worker holds at once (one running, the next queued). With one, the worker sat
+ * idle from the end of each run until this thread, busy with STFT work, posted the next, and the
+ * stems' sessions of a multi-file model waited for each other on every split.
+ */
+export const RUNS_QUEUED = 2;
 
 /** The session options, in one place (the worker receives them as data). */
 export function sessionOptions(intraOpThreads: number, memArena: boolean): Record<string, unknown> {
@@ -62,7 +76,10 @@ const message = (e) => String((e && e.message) || e);
 const inputs = {};
 ort.InferenceSession.create(workerData.file, workerData.options).then((session) => {
   parentPort.postMessage({ ready: true, inputNames: session.inputNames, outputNames: session.outputNames });
-  parentPort.on('message', async ({ id, feeds }) => {
+  // runs one at a time, in order: the next may already be queued while one runs
+  let chain = Promise.resolve();
+  parentPort.on('message', (m) => { chain = chain.then(() => runOne(m)); });
+  async function runOne({ id, feeds }) {
     try {
       const tensors = {};
       for (const [name, t] of Object.entries(feeds)) {
@@ -73,7 +90,9 @@ ort.InferenceSession.create(workerData.file, workerData.options).then((session) 
         view.set(new Float32Array(t.buffer, 0, t.length));
         tensors[name] = new ort.Tensor('float32', view, t.dims);
       }
+      const t0 = performance.now();
       const result = await session.run(tensors);
+      const ms = performance.now() - t0;
       const out = {};
       const transfer = [];
       for (const [name, t] of Object.entries(result)) {
@@ -81,64 +100,69 @@ ort.InferenceSession.create(workerData.file, workerData.options).then((session) 
         out[name] = { buffer: t.data.buffer, byteOffset: t.data.byteOffset, length: t.data.length, dims: t.dims };
         if (!transfer.includes(t.data.buffer)) transfer.push(t.data.buffer);
       }
-      parentPort.postMessage({ id, out }, transfer);
+      parentPort.postMessage({ id, out, ms }, transfer);
     } catch (e) {
       parentPort.postMessage({ id, error: message(e) });
     }
-  });
+  }
 }, (e) => parentPort.postMessage({ ready: false, error: message(e) }));
 `;
 
 interface SharedTensor { buffer: SharedArrayBuffer; length: number; dims: number[] }
 interface MovedTensor { buffer: ArrayBuffer; byteOffset: number; length: number; dims: number[] }
+interface RunReply { out: Record<string, MovedTensor>; ms: number }
 
 const require = createRequire(import.meta.url);
 
 class WorkerSession implements ModelSession {
-  private next = 0;
-  private readonly waiting = new Map<number, { resolve: (r: Record<string, MovedTensor>) => void; reject: (e: Error) => void }>();
-  private readonly inputs = new Map<string, SharedArrayBuffer>();
-  // one run at a time: the shared buffers belong to the run in flight
-  private queue: Promise<unknown> = Promise.resolve();
+  private runs = 0;
+  private nextId = 0;
+  private readonly waiting = new Map<number, { resolve: (r: RunReply) => void; reject: (e: Error) => void }>();
+  /** Input buffers per queue slot: run n uses slot n % RUNS_QUEUED, free once run n - RUNS_QUEUED is done. */
+  private readonly slots = Array.from({ length: RUNS_QUEUED }, () => new Map<string, SharedArrayBuffer>());
+  private readonly slotDone: Promise<unknown>[] = [];
   /** Set once the worker is gone: every later run fails at once instead of waiting for a reply. */
   private dead: Error | undefined;
 
   constructor(private readonly worker: Worker, readonly inputNames: readonly string[], readonly outputNames: readonly string[], private readonly file: string) {
-    worker.on('message', (m: { id: number; out?: Record<string, MovedTensor>; error?: string }) => {
+    worker.on('message', (m: { id: number; out?: Record<string, MovedTensor>; ms?: number; error?: string }) => {
       const w = this.waiting.get(m.id);
       if (!w) return;
       this.waiting.delete(m.id);
       if (this.waiting.size === 0) worker.unref();
       // as onnxruntime's own errors were before the worker: not a load failure, an internal one
       if (m.error !== undefined) w.reject(new Error(`${this.file}: inference failed: ${m.error}`));
-      else w.resolve(m.out!);
+      else w.resolve({ out: m.out!, ms: m.ms ?? 0 });
     });
     worker.on('error', (e) => this.failAll(e));
     worker.on('exit', (code) => this.failAll(new Error(`session worker exited (${code})`)));
     worker.unref(); // an idle session never keeps the process alive
   }
 
-  run(feeds: Record<string, FloatTensor>): Promise<Record<string, FloatTensor>> {
-    const run = this.queue.then(() => this.runNow(feeds));
-    this.queue = run.catch(() => {});
+  run(feeds: Record<string, FloatTensor>, timing?: RunTiming): Promise<Record<string, FloatTensor>> {
+    const slot = this.runs++ % RUNS_QUEUED;
+    const run = (this.slotDone[slot] ?? Promise.resolve()).then(() => this.post(slot, feeds, timing));
+    this.slotDone[slot] = run.catch(() => {});
     return run;
   }
 
-  private async runNow(feeds: Record<string, FloatTensor>): Promise<Record<string, FloatTensor>> {
+  private async post(slot: number, feeds: Record<string, FloatTensor>, timing?: RunTiming): Promise<Record<string, FloatTensor>> {
     if (this.dead) throw this.dead;
     const shared: Record<string, SharedTensor> = {};
+    const inputs = this.slots[slot];
     for (const [name, t] of Object.entries(feeds)) {
-      let buffer = this.inputs.get(name);
-      if (!buffer || buffer.byteLength < t.data.byteLength) this.inputs.set(name, (buffer = new SharedArrayBuffer(t.data.byteLength)));
+      let buffer = inputs.get(name);
+      if (!buffer || buffer.byteLength < t.data.byteLength) inputs.set(name, (buffer = new SharedArrayBuffer(t.data.byteLength)));
       new Float32Array(buffer, 0, t.data.length).set(t.data);
       shared[name] = { buffer, length: t.data.length, dims: [...t.dims] };
     }
-    const id = this.next++;
-    const out = await new Promise<Record<string, MovedTensor>>((resolve, reject) => {
+    const id = this.nextId++;
+    const { out, ms } = await new Promise<RunReply>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       this.worker.ref(); // a run in flight keeps the process alive
       this.worker.postMessage({ id, feeds: shared });
     });
+    if (timing) timing.ms = ms;
     return Object.fromEntries(Object.entries(out).map(([name, t]) => [name, { data: new Float32Array(t.buffer, t.byteOffset, t.length), dims: t.dims }]));
   }
 

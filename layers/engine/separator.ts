@@ -8,8 +8,9 @@
  * multichannel Wiener filter (wiener.ts) on the model's magnitude estimates, fitted per block of
  * frames inside each split, so memory stays bounded the same way.
  *
- * Two sets of split buffers let the model work on split k (in onnxruntime's threads) while this
- * thread synthesises split k-1 and analyses split k+1.
+ * Two sets of split buffers let the model work on split k (in its worker threads) while this
+ * thread synthesises split k-1 and analyses split k+1; split k+1 is handed to the model as soon as
+ * it is analysed, so the model never waits for this thread.
  *
  * Two frame grids:
  * - 'aligned' (default): the input is padded by nFft - hop zeros at the start and enough at the
@@ -174,8 +175,8 @@ class Separator {
 
   /**
    * Analyses `n` frames from nextFrame into a free split buffer (the rest of the split is zero),
-   * then waits for the split in flight, starts the model on the new one and synthesises the old
-   * one while the model runs.
+   * hands it to the model, then waits for the split before it and synthesises that one while the
+   * model runs.
    */
   private async processSplit(n: number): Promise<void> {
     const split = this.splits[(this.current ^= 1)];
@@ -185,8 +186,9 @@ class Separator {
     this.nextFrame += n;
     this.shiftInput();
 
+    // the model gets this split before the previous one is done: its sessions queue it and go
+    // straight on to it (see RUNS_QUEUED in ort-sessions.ts)
     const previous = this.pending;
-    if (previous) await previous.inference;
     this.pending = split;
     split.inference = this.model.estimateMasks(split.mag, split.masks, split.timings, this.wiener ? split.magnitudes : undefined)
       .then(() => { this.stats.inferenceMs += split.timings.inferenceMs; });
@@ -229,10 +231,9 @@ class Separator {
     const { re, im, masks, first, n } = split;
     const residual = this.model.residualStem;
     const keepHigh = this.highBand === 'residual';
-    const w = tf.window;
     for (let f = 0; f < n; f++) {
       const at = (first + f) * hop - this.accBase;
-      for (let i = 0; i < this.nFft; i++) this.wsum[at + i] += w[i] * w[i];
+      tf.addWindowSquared(this.wsum, at);
       for (let s = 0; s < S; s++) {
         const mask = masks[s];
         const high = keepHigh && s === residual ? 1 : 0;
@@ -249,7 +250,6 @@ class Separator {
     const { re, im, first, n } = split;
     const residual = this.model.residualStem;
     const keepHigh = this.highBand === 'residual';
-    const w = tf.window;
     const block = { re, im, nBins, est: split.magnitudes, stride: this.F };
     const B = Math.min(wiener.settings.blockFrames, this.F);
     this.wienerSplitMs = 0;
@@ -260,7 +260,7 @@ class Separator {
       this.wienerSplitMs += performance.now() - t0;
       for (let f = b; f < b + m; f++) {
         const at = (first + f) * hop - this.accBase;
-        for (let i = 0; i < this.nFft; i++) this.wsum[at + i] += w[i] * w[i];
+        tf.addWindowSquared(this.wsum, at);
         t0 = performance.now();
         wiener.apply(f, stemRe, stemIm, residual);
         this.wienerSplitMs += performance.now() - t0;

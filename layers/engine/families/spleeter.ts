@@ -13,7 +13,7 @@
  */
 import type { ModelManifest } from '../../models/manifest.js';
 import { ModelLoadError } from '../../core/errors.js';
-import { getSession, type ModelSession } from '../ort-sessions.js';
+import { getSession, type ModelSession, type RunTiming } from '../ort-sessions.js';
 import { prepareTransform } from '../stft.js';
 import type { InferenceTimings, SeparationModel } from '../types.js';
 import path from 'node:path';
@@ -53,12 +53,13 @@ export async function createSpleeterModel(m: ModelManifest, filesDir: string, th
     magnitudeEstimates: true,
 
     async estimateMasks(mag: Float32Array, masks: Float32Array[], timings: InferenceTimings, magnitudes?: Float32Array[]): Promise<void> {
-      const t0 = performance.now();
       const feed = (i: number) => ({ [m.files[i].input]: { data: mag, dims } });
+      const ran: RunTiming[] = sessions.map(() => ({ ms: 0 }));
       const results: Awaited<ReturnType<ModelSession['run']>>[] = [];
-      if (parallel) results.push(...await Promise.all(sessions.map((s, i) => s.run(feed(i)))));
-      else for (const [i, s] of sessions.entries()) results.push(await s.run(feed(i)));
-      timings.inferenceMs = performance.now() - t0;
+      if (parallel) results.push(...await Promise.all(sessions.map((s, i) => s.run(feed(i), ran[i]))));
+      else for (const [i, s] of sessions.entries()) results.push(await s.run(feed(i), ran[i]));
+      // the models' own time (a run may wait in its session's queue behind the previous split's)
+      timings.inferenceMs = parallel ? Math.max(...ran.map((r) => r.ms)) : ran.reduce((a, r) => a + r.ms, 0);
       results.forEach((r, i) => {
         for (const [stem, out] of Object.entries(m.files[i].outputs)) {
           const data = r[out].data;
