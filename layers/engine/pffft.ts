@@ -5,11 +5,14 @@
  *
  * The package's loader finds its .wasm next to its own script; we hand it the bytes so the same
  * code works from a bundle (the package stays external to the Lambda bundle, see bundle.ts).
+ * The frame kernels (frame-kernels.wat: windowing, overlap-add, packing, magnitudes) run on the
+ * same WebAssembly memory, so a frame's loops around the FFT are SIMD too.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { FRAME_KERNELS_WASM } from './frame-kernels.wasm.js';
 
 interface PffftModule {
   _pffft_new_setup(n: number, type: number): number;
@@ -18,30 +21,64 @@ interface PffftModule {
   HEAPF32: Float32Array;
 }
 
+/** frame-kernels.wat's exports: pointers are byte addresses in PFFFT's memory. */
+export interface FrameKernels {
+  mul(dst: number, a: number, b: number, n: number): void;
+  mulAdd(acc: number, a: number, b: number, n: number): void;
+  unpack(src: number, re: number, im: number, mag: number, n: number, m: number): void;
+  pack(dst: number, re: number, im: number, g: number, scalar: number, n: number): void;
+}
+
 const REAL = 0;
 const FORWARD = 0;
 const BACKWARD = 1;
 
 const require = createRequire(import.meta.url);
-let loaded: Promise<PffftModule> | undefined;
+let loaded: Promise<{ mod: PffftModule; kernels: FrameKernels }> | undefined;
 
-function loadModule(): Promise<PffftModule> {
+/**
+ * Instantiates PFFFT through emscripten's instantiateWasm hook, which hands us its memory, and
+ * the frame kernels on that same memory.
+ */
+function loadModule(): Promise<{ mod: PffftModule; kernels: FrameKernels }> {
   loaded ??= (async () => {
     const script = path.join(path.dirname(require.resolve('@echogarden/pffft-wasm')), '..', 'simd', 'pffft.js');
     const factory = (await import(pathToFileURL(script).href)).default as (m: object) => Promise<PffftModule>;
-    return factory({ wasmBinary: readFileSync(path.join(path.dirname(script), 'pffft.wasm')) });
+    const binary = readFileSync(path.join(path.dirname(script), 'pffft.wasm'));
+    let memory: WebAssembly.Memory | undefined;
+    const mod = await factory({
+      instantiateWasm(imports: WebAssembly.Imports, receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) {
+        void WebAssembly.instantiate(binary, imports).then(({ instance, module }) => {
+          memory = Object.values(instance.exports).find((e): e is WebAssembly.Memory => e instanceof WebAssembly.Memory);
+          receive(instance, module);
+        });
+        return {}; // emscripten: instantiation is under way
+      },
+    });
+    if (!memory) throw new Error('PFFFT exports no memory: the frame kernels cannot share it');
+    const kernels = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(FRAME_KERNELS_WASM, 'base64')), { env: { memory } })
+      .exports as unknown as FrameKernels;
+    return { mod, kernels };
   })();
   return loaded;
 }
 
 let mod: PffftModule | undefined;
+let kernelExports: FrameKernels | undefined;
 /** Bumped whenever an allocation replaced WebAssembly memory (which detaches every view of it). */
 let heapGeneration = 0;
 let heapBuffer: ArrayBufferLike | undefined;
 
-/** Loads the WebAssembly module once; call before constructing a PffftReal. */
+/** Loads the WebAssembly modules once; call before constructing a PffftReal or HeapFloats. */
 export async function loadPffft(): Promise<void> {
-  mod ??= await loadModule();
+  if (mod) return;
+  ({ mod, kernels: kernelExports } = await loadModule());
+}
+
+/** The frame kernels (after loadPffft). */
+export function frameKernels(): FrameKernels {
+  if (!kernelExports) throw new Error('PFFFT is not loaded: await loadPffft() first');
+  return kernelExports;
 }
 
 /** PFFFT needs n a multiple of 32 whose other factors are 2, 3 and 5. */
@@ -53,65 +90,72 @@ export function pffftSupports(n: number): boolean {
 }
 
 /**
+ * Floats in WebAssembly memory (SIMD-aligned), for the FFT and the kernels. The view is made anew
+ * only when memory growth (only ever in an allocation) replaced the memory: an integer check per
+ * use. Allocated for the life of the process' transforms (they are few and cached by their owners).
+ */
+export class HeapFloats {
+  readonly ptr: number;
+  private readonly m: PffftModule;
+  private generation = -1;
+  private current: Float32Array = new Float32Array(0);
+
+  constructor(readonly length: number) {
+    if (!mod) throw new Error('PFFFT is not loaded: await loadPffft() first');
+    this.m = mod;
+    this.ptr = mod._pffft_aligned_malloc(4 * length);
+    if (mod.HEAPF32.buffer !== heapBuffer) {
+      heapBuffer = mod.HEAPF32.buffer;
+      heapGeneration++;
+    }
+  }
+
+  get view(): Float32Array {
+    if (this.generation !== heapGeneration) {
+      this.generation = heapGeneration;
+      this.current = this.m.HEAPF32.subarray(this.ptr >> 2, (this.ptr >> 2) + this.length);
+    }
+    return this.current;
+  }
+}
+
+/**
  * One size, its buffers in WebAssembly memory. Packed half spectrum, as PFFFT orders it:
  * [X0.re, X(n/2).re, X1.re, X1.im, X2.re, ...]. Forward and backward are unscaled.
  */
 export class PffftReal {
   private readonly m: PffftModule;
   private readonly setup: number;
-  private readonly inPtr: number;
-  private readonly outPtr: number;
-  private readonly workPtr: number;
+  readonly in: HeapFloats;
+  readonly out: HeapFloats;
+  private readonly work: HeapFloats;
 
   constructor(readonly n: number) {
     if (!mod) throw new Error('PFFFT is not loaded: await loadPffft() first');
     if (!pffftSupports(n)) throw new Error(`PFFFT cannot transform size ${n} (needs 32 x 2^a 3^b 5^c)`);
     this.m = mod;
     this.setup = mod._pffft_new_setup(n, REAL);
-    this.inPtr = mod._pffft_aligned_malloc(4 * n);
-    this.outPtr = mod._pffft_aligned_malloc(4 * n);
-    this.workPtr = mod._pffft_aligned_malloc(4 * n);
-    if (mod.HEAPF32.buffer !== heapBuffer) {
-      heapBuffer = mod.HEAPF32.buffer;
-      heapGeneration++;
-    }
-    this.generation = -1;
-    this.inView = this.outView = new Float32Array(0);
-    this.views();
+    this.in = new HeapFloats(n);
+    this.out = new HeapFloats(n);
+    this.work = new HeapFloats(n);
   }
 
-  private inView: Float32Array;
-  private outView: Float32Array;
-  private generation: number;
-
-  /**
-   * The input buffer, a view into WebAssembly memory. Views are made anew only when memory growth
-   * (only ever in a constructor's allocation) replaced the memory: an integer check per call.
-   */
+  /** The input buffer, a view into WebAssembly memory. */
   get input(): Float32Array {
-    if (this.generation !== heapGeneration) this.views();
-    return this.inView;
+    return this.in.view;
   }
 
   get output(): Float32Array {
-    if (this.generation !== heapGeneration) this.views();
-    return this.outView;
-  }
-
-  private views(): void {
-    this.generation = heapGeneration;
-    const heap = this.m.HEAPF32;
-    this.inView = heap.subarray(this.inPtr >> 2, (this.inPtr >> 2) + this.n);
-    this.outView = heap.subarray(this.outPtr >> 2, (this.outPtr >> 2) + this.n);
+    return this.out.view;
   }
 
   /** input (n reals) → output (packed half spectrum). */
   forward(): void {
-    this.m._pffft_transform_ordered(this.setup, this.inPtr, this.outPtr, this.workPtr, FORWARD);
+    this.m._pffft_transform_ordered(this.setup, this.in.ptr, this.out.ptr, this.work.ptr, FORWARD);
   }
 
   /** input (packed half spectrum) → output (n reals, times n). */
   backward(): void {
-    this.m._pffft_transform_ordered(this.setup, this.inPtr, this.outPtr, this.workPtr, BACKWARD);
+    this.m._pffft_transform_ordered(this.setup, this.in.ptr, this.out.ptr, this.work.ptr, BACKWARD);
   }
 }
