@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assembleKernels, KERNELS_TS } from '../dev/build-kernels.js';
+import { ratioMasks } from '../layers/engine/families/spleeter.js';
 import { frameKernels, HeapFloats, loadPffft } from '../layers/engine/pffft.js';
 
 const values = (n: number, seed: number) => new Float32Array(n).map((_, i) => Math.sin(i * 0.37 + seed) * (1 + ((i * 31) % 7)));
@@ -48,6 +49,25 @@ describe('frame kernels', () => {
         expect(out.view[2 * i + 1]).toBe(Math.fround(a[2 * i + 1] * 0.25));
       }
       expect(out2.view.every((v) => v === 0)).toBe(true);
+    });
+  }
+
+  for (const S of [1, 2, 4]) {
+    it(`ratio masks of ${S} stem(s) over several chunks and a tail: (y_s² + eps/S) / (Σ y² + eps), summing to one`, () => {
+      const n = 2 * 16384 + 7;
+      const est = Array.from({ length: S }, (_, s) => values(n, s).map((v, i) => (i % 97 === 0 ? 0 : Math.abs(v))));
+      const masks = est.map(() => new Float32Array(n));
+      ratioMasks(est, masks, n);
+      for (let i = 0; i < n; i++) {
+        let sum = 1e-10;
+        for (let s = 0; s < S; s++) sum += est[s][i] ** 2;
+        let total = 0;
+        for (let s = 0; s < S; s++) {
+          expect(masks[s][i]).toBeCloseTo((est[s][i] ** 2 + 1e-10 / S) / sum, 6);
+          total += masks[s][i];
+        }
+        expect(Math.abs(total - 1)).toBeLessThan(1e-6);
+      }
     });
   }
 });

@@ -125,4 +125,55 @@
         (local.set $g (i32.add (local.get $g) (i32.shr_u (local.get $step) (i32.const 2))))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $one))))
+  ;; Ratio masks of S estimates: mask_s[i] = (est_s[i]^2 + eps/S) / (sum_t est_t[i]^2 + eps), i < n.
+  ;; Stem s's floats start at est + s * stride (bytes), its mask's at masks + s * stride.
+  (func (export "ratioMasks") (param $est i32) (param $masks i32) (param $stride i32) (param $S i32) (param $n i32) (param $eps f32)
+    (local $i i32) (local $n4 i32) (local $at i32) (local $s i32) (local $sum v128) (local $e v128) (local $epsS v128) (local $inv v128)
+    (local $sum1 f32) (local $e1 f32) (local $inv1 f32)
+    (local.set $n4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $epsS (f32x4.splat (f32.div (local.get $eps) (f32.convert_i32_u (local.get $S)))))
+    (block $done4
+      (loop $four
+        (br_if $done4 (i32.ge_u (local.get $i) (local.get $n4)))
+        (local.set $sum (f32x4.splat (local.get $eps)))
+        (local.set $s (i32.const 0))
+        (local.set $at (i32.add (local.get $est) (local.get $i)))
+        (loop $sums
+          (local.set $e (v128.load (local.get $at)))
+          (local.set $sum (f32x4.add (local.get $sum) (f32x4.mul (local.get $e) (local.get $e))))
+          (local.set $at (i32.add (local.get $at) (local.get $stride)))
+          (br_if $sums (i32.lt_u (local.tee $s (i32.add (local.get $s) (i32.const 1))) (local.get $S))))
+        (local.set $inv (f32x4.div (f32x4.splat (f32.const 1)) (local.get $sum)))
+        (local.set $s (i32.const 0))
+        (local.set $at (local.get $i))
+        (loop $each
+          (local.set $e (v128.load (i32.add (local.get $est) (local.get $at))))
+          (v128.store (i32.add (local.get $masks) (local.get $at))
+            (f32x4.mul (f32x4.add (f32x4.mul (local.get $e) (local.get $e)) (local.get $epsS)) (local.get $inv)))
+          (local.set $at (i32.add (local.get $at) (local.get $stride)))
+          (br_if $each (i32.lt_u (local.tee $s (i32.add (local.get $s) (i32.const 1))) (local.get $S))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $four)))
+    (block $done
+      (loop $one
+        (br_if $done (i32.ge_u (local.get $i) (i32.shl (local.get $n) (i32.const 2))))
+        (local.set $sum1 (local.get $eps))
+        (local.set $s (i32.const 0))
+        (local.set $at (i32.add (local.get $est) (local.get $i)))
+        (loop $sums1
+          (local.set $e1 (f32.load (local.get $at)))
+          (local.set $sum1 (f32.add (local.get $sum1) (f32.mul (local.get $e1) (local.get $e1))))
+          (local.set $at (i32.add (local.get $at) (local.get $stride)))
+          (br_if $sums1 (i32.lt_u (local.tee $s (i32.add (local.get $s) (i32.const 1))) (local.get $S))))
+        (local.set $inv1 (f32.div (f32.const 1) (local.get $sum1)))
+        (local.set $s (i32.const 0))
+        (local.set $at (local.get $i))
+        (loop $each1
+          (local.set $e1 (f32.load (i32.add (local.get $est) (local.get $at))))
+          (f32.store (i32.add (local.get $masks) (local.get $at))
+            (f32.mul (f32.add (f32.mul (local.get $e1) (local.get $e1)) (f32x4.extract_lane 0 (local.get $epsS))) (local.get $inv1)))
+          (local.set $at (i32.add (local.get $at) (local.get $stride)))
+          (br_if $each1 (i32.lt_u (local.tee $s (i32.add (local.get $s) (i32.const 1))) (local.get $S))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $one))))
 )

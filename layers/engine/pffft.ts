@@ -27,6 +27,7 @@ export interface FrameKernels {
   mulAdd(acc: number, a: number, b: number, n: number): void;
   unpack(src: number, re: number, im: number, mag: number, n: number, m: number): void;
   pack(dst: number, re: number, im: number, g: number, scalar: number, n: number): void;
+  ratioMasks(est: number, masks: number, stride: number, stems: number, n: number, eps: number): void;
 }
 
 const REAL = 0;

@@ -2,7 +2,7 @@
  * Spleeter family (the sherpa-onnx contract): each file maps magnitudes [2, splits, frames, bins]
  * to an estimated magnitude per stem; masks are Wiener-style ratios
  *   mask_s = (y_s^2 + eps/S) / (sum_k y_k^2 + eps),
- * which sum to one, so stems sum back to the mixture.
+ * which sum to one, so stems sum back to the mixture (float32, in a SIMD kernel).
  *
  * Scheduling: with at least one thread per file, the files' sessions run at the same time, each on
  * its share of the threads (each session has a worker thread of its own, see ort-sessions.ts);
@@ -14,6 +14,7 @@
 import type { ModelManifest } from '../../models/manifest.js';
 import { ModelLoadError } from '../../core/errors.js';
 import { getSession, type ModelSession, type RunTiming } from '../ort-sessions.js';
+import { frameKernels, HeapFloats } from '../pffft.js';
 import { prepareTransform } from '../stft.js';
 import type { InferenceTimings, SeparationModel } from '../types.js';
 import path from 'node:path';
@@ -75,14 +76,23 @@ export async function createSpleeterModel(m: ModelManifest, filesDir: string, th
   };
 }
 
-/** Exported for tests. */
+/** Floats of each stem per kernel call: the scratch stays in the caches. */
+const MASK_CHUNK = 16384;
+const maskScratch = new Map<number, { est: HeapFloats; masks: HeapFloats }>();
+
+/** Exported for tests. Ratio masks in chunks, through the SIMD kernel (the arrays are the caller's). */
 export function ratioMasks(est: Float32Array[], masks: Float32Array[], n: number): void {
   const S = est.length;
-  const epsPerStem = EPS / S;
-  for (let i = 0; i < n; i++) {
-    let sum = EPS;
-    for (let s = 0; s < S; s++) sum += est[s][i] * est[s][i];
-    const inv = 1 / sum;
-    for (let s = 0; s < S; s++) masks[s][i] = (est[s][i] * est[s][i] + epsPerStem) * inv;
+  if (S === 0) return;
+  let scratch = maskScratch.get(S);
+  if (!scratch) maskScratch.set(S, (scratch = { est: new HeapFloats(S * MASK_CHUNK), masks: new HeapFloats(S * MASK_CHUNK) }));
+  const k = frameKernels();
+  for (let o = 0; o < n; o += MASK_CHUNK) {
+    const m = Math.min(MASK_CHUNK, n - o);
+    const ev = scratch.est.view;
+    for (let s = 0; s < S; s++) ev.set(est[s].subarray(o, o + m), s * MASK_CHUNK);
+    k.ratioMasks(scratch.est.ptr, scratch.masks.ptr, 4 * MASK_CHUNK, S, m, EPS);
+    const mv = scratch.masks.view;
+    for (let s = 0; s < S; s++) masks[s].set(mv.subarray(s * MASK_CHUNK, s * MASK_CHUNK + m), o);
   }
 }
