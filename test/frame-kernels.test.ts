@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { assembleKernels, KERNELS_TS } from '../dev/build-kernels.js';
 import { ratioMasks } from '../layers/engine/families/spleeter.js';
 import { frameKernels, HeapFloats, loadPffft } from '../layers/engine/pffft.js';
+import { normaliseInterleave } from '../layers/engine/stft.js';
 
 const values = (n: number, seed: number) => new Float32Array(n).map((_, i) => Math.sin(i * 0.37 + seed) * (1 + ((i * 31) % 7)));
 const heap = (a: Float32Array) => { const h = new HeapFloats(a.length + 8); h.view.set(a); return h; };
@@ -70,4 +71,17 @@ describe('frame kernels', () => {
       }
     });
   }
+
+  it('normalise and interleave: 1/d above the floor, 1/floor on the thin edges, 0 where nothing overlapped', () => {
+    const n = 1031;
+    const L = values(n, 5), R = values(n, 6);
+    const d = new Float32Array(n).map((_, i) => [0, 0.2, 1.5, 0.75][i % 4]);
+    const hL = heap(L), hR = heap(R), hd = heap(d), out = heap(new Float32Array(2 * n));
+    normaliseInterleave(hL, hR, hd, 0, 0.75, out, n);
+    for (let j = 0; j < n; j++) {
+      const g = d[j] >= 0.75 ? 1 / d[j] : d[j] > 0 ? 1 / 0.75 : 0;
+      expect(out.view[2 * j]).toBeCloseTo(L[j] * g, 5);
+      expect(out.view[2 * j + 1]).toBeCloseTo(R[j] * g, 5);
+    }
+  });
 });

@@ -15,7 +15,7 @@
  *   joined without crossfade; each chunk zero-padded and cut into segments that advance by the
  *   segment length minus n_fft, each trimmed by n_fft/2 at both ends and joined end to end.
  */
-import { FrameTransform, prepareTransform } from './stft.js';
+import { type FrameTransform, prepareTransform, sharedTransform } from './stft.js';
 import type { FrameGrid, SeparatorStats, StemSink } from './separator.js';
 import type { InferenceTimings, SpectrogramChunkModel } from './types.js';
 
@@ -80,7 +80,7 @@ class SegmentTransform {
 
   constructor(private readonly model: SpectrogramChunkModel, private readonly zeroedBins: number, private readonly stats: SeparatorStats) {
     const { nFft, hop } = model.stft;
-    this.tf = new FrameTransform(nFft);
+    this.tf = sharedTransform(nFft);
     this.T = model.framesPerSegment;
     this.F = model.bins;
     this.hop = hop;

@@ -176,4 +176,42 @@
           (br_if $each1 (i32.lt_u (local.tee $s (i32.add (local.get $s) (i32.const 1))) (local.get $S))))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $one))))
+  ;; Overlap-added stereo normalised and interleaved: dst[2j] = L[j] * g, dst[2j+1] = R[j] * g with
+  ;; g = 1 / d[j] where d[j] >= floor, 1 / floor where 0 < d[j] < floor (the thin edges of the
+  ;; window overlap), 0 where d[j] = 0; j < n.
+  (func (export "normInterleave") (param $dst i32) (param $L i32) (param $R i32) (param $d i32) (param $floor f32) (param $n i32)
+    (local $j i32) (local $n4 i32) (local $dv v128) (local $fl v128) (local $g v128) (local $l v128) (local $r v128) (local $d1 f32) (local $g1 f32)
+    (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
+    (local.set $fl (f32x4.splat (local.get $floor)))
+    (block $done4
+      (loop $four
+        (br_if $done4 (i32.ge_u (local.get $j) (local.get $n4)))
+        (local.set $dv (v128.load (local.get $d)))
+        (local.set $g (v128.and
+          (f32x4.div (f32x4.splat (f32.const 1)) (v128.bitselect (local.get $dv) (local.get $fl) (f32x4.ge (local.get $dv) (local.get $fl))))
+          (f32x4.gt (local.get $dv) (f32x4.splat (f32.const 0)))))
+        (local.set $l (f32x4.mul (v128.load (local.get $L)) (local.get $g)))
+        (local.set $r (f32x4.mul (v128.load (local.get $R)) (local.get $g)))
+        (v128.store (local.get $dst) (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $l) (local.get $r)))
+        (v128.store offset=16 (local.get $dst) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $l) (local.get $r)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+        (local.set $L (i32.add (local.get $L) (i32.const 16)))
+        (local.set $R (i32.add (local.get $R) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $four)))
+    (block $done
+      (loop $one
+        (br_if $done (i32.ge_u (local.get $j) (local.get $n)))
+        (local.set $d1 (f32.load (local.get $d)))
+        (local.set $g1
+          (select (f32.div (f32.const 1) (f32.max (local.get $d1) (local.get $floor))) (f32.const 0) (f32.gt (local.get $d1) (f32.const 0))))
+        (f32.store (local.get $dst) (f32.mul (f32.load (local.get $L)) (local.get $g1)))
+        (f32.store offset=4 (local.get $dst) (f32.mul (f32.load (local.get $R)) (local.get $g1)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+        (local.set $L (i32.add (local.get $L) (i32.const 4)))
+        (local.set $R (i32.add (local.get $R) (i32.const 4)))
+        (local.set $d (i32.add (local.get $d) (i32.const 4)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $one))))
 )

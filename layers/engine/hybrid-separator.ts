@@ -25,7 +25,7 @@
  */
 import { InputBuffer } from './chunked-separator.js';
 import type { SeparatorStats, StemSink } from './separator.js';
-import { FrameTransform, prepareTransform } from './stft.js';
+import { type FrameTransform, prepareTransform, sharedTransform } from './stft.js';
 import type { HybridSegmentModel, InferenceTimings } from './types.js';
 import { mulberry32 } from '../core/seeded-random.js';
 
@@ -88,7 +88,7 @@ export class DemucsSpectrum {
     this.padL = (hop / 2) * 3;
     if (this.L <= this.padL + (this.T * hop - this.L)) throw new Error(`a segment of ${segmentSamples} samples is too short for n_fft ${nFft}`);
     // PFFFT (float32, as upstream's torch.stft): fft.js would cost a tenth of the network's time here
-    this.tf = new FrameTransform(nFft);
+    this.tf = sharedTransform(nFft);
     const span = (this.T + 3) * hop; // padded segment: frame t covers [t hop, t hop + n_fft)
     this.padded = new Float32Array(span);
     this.re = new Float32Array(2 * this.T * this.nBins);

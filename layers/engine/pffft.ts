@@ -18,6 +18,7 @@ interface PffftModule {
   _pffft_new_setup(n: number, type: number): number;
   _pffft_transform_ordered(setup: number, input: number, output: number, work: number, direction: number): void;
   _pffft_aligned_malloc(bytes: number): number;
+  _pffft_aligned_free(ptr: number): void;
   HEAPF32: Float32Array;
 }
 
@@ -28,6 +29,7 @@ export interface FrameKernels {
   unpack(src: number, re: number, im: number, mag: number, n: number, m: number): void;
   pack(dst: number, re: number, im: number, g: number, scalar: number, n: number): void;
   ratioMasks(est: number, masks: number, stride: number, stems: number, n: number, eps: number): void;
+  normInterleave(dst: number, L: number, R: number, d: number, floor: number, n: number): void;
 }
 
 const REAL = 0;
@@ -96,7 +98,7 @@ export function pffftSupports(n: number): boolean {
  * use. Allocated for the life of the process' transforms (they are few and cached by their owners).
  */
 export class HeapFloats {
-  readonly ptr: number;
+  ptr: number;
   private readonly m: PffftModule;
   private generation = -1;
   private current: Float32Array = new Float32Array(0);
@@ -111,13 +113,28 @@ export class HeapFloats {
     }
   }
 
+  /** Returns the memory to PFFFT's allocator; the buffer must not be used afterwards. */
+  free(): void {
+    if (this.ptr === 0) return;
+    this.m._pffft_aligned_free(this.ptr);
+    this.ptr = 0;
+    this.current = new Float32Array(0);
+    this.generation = -1;
+  }
+
   get view(): Float32Array {
+    if (this.ptr === 0) throw new Error('HeapFloats used after free()');
     if (this.generation !== heapGeneration) {
       this.generation = heapGeneration;
       this.current = this.m.HEAPF32.subarray(this.ptr >> 2, (this.ptr >> 2) + this.length);
     }
     return this.current;
   }
+}
+
+/** The byte address of a[index] when `a` is a view of WebAssembly memory (kernels can read it in place), else -1. */
+export function heapAddress(a: Float32Array, index: number): number {
+  return mod && a.buffer === mod.HEAPF32.buffer ? a.byteOffset + 4 * index : -1;
 }
 
 /**

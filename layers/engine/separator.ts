@@ -20,7 +20,8 @@
  *   as sherpa-onnx does, for bit-level comparisons with it. Where the overlap is thin (the first
  *   and last nFft - hop samples) the normaliser is floored instead of dividing by near-zero.
  */
-import { FrameTransform, prepareTransform, steadyWindowSquareSum } from './stft.js';
+import { HeapFloats } from './pffft.js';
+import { type FrameTransform, normaliseInterleave, prepareTransform, sharedTransform, steadyWindowSquareSum } from './stft.js';
 import type { InferenceTimings, SeparationModel } from './types.js';
 import { WienerFilter, type WienerSettings } from './wiener.js';
 import { InvalidRequestError } from '../core/errors.js';
@@ -58,9 +59,13 @@ export async function separateStream(
 ): Promise<SeparatorStats> {
   await prepareTransform(model.stft.nFft);
   const s = new Separator(model, sink, opts);
-  for await (const chunk of input) await s.push(chunk);
-  await s.finish();
-  return s.stats;
+  try {
+    for await (const chunk of input) await s.push(chunk);
+    await s.finish();
+    return s.stats;
+  } finally {
+    s.dispose();
+  }
 }
 
 class Separator {
@@ -96,9 +101,12 @@ class Separator {
   private wienerSplitMs = 0; // of the split being synthesised (kept out of istftMs)
 
   // overlap-add accumulators per stem and channel; acc[0] is padded sample `accBase`
-  private readonly accL: Float32Array[];
-  private readonly accR: Float32Array[];
-  private readonly wsum: Float32Array;
+  // (in WebAssembly memory, so the overlap-add and the normalisation run in place as SIMD kernels)
+  private readonly accL: HeapFloats[];
+  private readonly accR: HeapFloats[];
+  private readonly wsum: HeapFloats;
+  /** One stem's normalised, interleaved block, before it is copied out to the sink's buffer. */
+  private readonly block: HeapFloats;
   private accBase = 0;
   private readonly out: Float32Array[];
 
@@ -113,7 +121,7 @@ class Separator {
     this.grid = opts.grid ?? 'aligned';
     this.highBand = opts.highBand ?? model.highBand;
     this.pad = this.grid === 'aligned' ? nFft - hop : 0;
-    this.tf = new FrameTransform(nFft);
+    this.tf = sharedTransform(nFft);
     this.floor = 0.5 * steadyWindowSquareSum(this.tf.window, hop);
 
     const span = this.F * hop + nFft;
@@ -129,10 +137,17 @@ class Separator {
       this.stemRe = Array.from({ length: this.S }, () => new Float32Array(2 * this.nBins));
       this.stemIm = Array.from({ length: this.S }, () => new Float32Array(2 * this.nBins));
     }
-    this.accL = Array.from({ length: this.S }, () => new Float32Array(span));
-    this.accR = Array.from({ length: this.S }, () => new Float32Array(span));
-    this.wsum = new Float32Array(span);
+    const zeroed = (n: number) => { const h = new HeapFloats(n); h.view.fill(0); return h; };
+    this.accL = Array.from({ length: this.S }, () => zeroed(span));
+    this.accR = Array.from({ length: this.S }, () => zeroed(span));
+    this.wsum = zeroed(span);
+    this.block = new HeapFloats(2 * span);
     this.out = Array.from({ length: this.S }, () => new Float32Array(2 * this.F * hop));
+  }
+
+  /** Returns the WebAssembly buffers (the separator is done, or failed). */
+  dispose(): void {
+    for (const h of [...this.accL, ...this.accR, this.wsum, this.block]) h.free();
   }
 
   /** Interleaved stereo samples. */
@@ -233,12 +248,12 @@ class Separator {
     const keepHigh = this.highBand === 'residual';
     for (let f = 0; f < n; f++) {
       const at = (first + f) * hop - this.accBase;
-      tf.addWindowSquared(this.wsum, at);
+      tf.addWindowSquared(this.wsum.view, at);
       for (let s = 0; s < S; s++) {
         const mask = masks[s];
         const high = keepHigh && s === residual ? 1 : 0;
         for (let c = 0; c < 2; c++) {
-          tf.inverseMaskedAdd(re, im, (c * F + f) * nBins, mask, (c * F + f) * bins, bins, high, c === 0 ? this.accL[s] : this.accR[s], at);
+          tf.inverseMaskedAdd(re, im, (c * F + f) * nBins, mask, (c * F + f) * bins, bins, high, (c === 0 ? this.accL[s] : this.accR[s]).view, at);
         }
       }
     }
@@ -260,7 +275,7 @@ class Separator {
       this.wienerSplitMs += performance.now() - t0;
       for (let f = b; f < b + m; f++) {
         const at = (first + f) * hop - this.accBase;
-        tf.addWindowSquared(this.wsum, at);
+        tf.addWindowSquared(this.wsum.view, at);
         t0 = performance.now();
         wiener.apply(f, stemRe, stemIm, residual);
         this.wienerSplitMs += performance.now() - t0;
@@ -275,8 +290,8 @@ class Separator {
               si[o + k] = im[specOff + k] * high;
             }
           }
-          tf.inverseAdd(sr, si, 0, this.accL[s], at);
-          tf.inverseAdd(sr, si, nBins, this.accR[s], at);
+          tf.inverseAdd(sr, si, 0, this.accL[s].view, at);
+          tf.inverseAdd(sr, si, nBins, this.accR[s].view, at);
         }
       }
     }
@@ -295,15 +310,9 @@ class Separator {
     const frames = Math.max(0, to - from);
     if (frames > 0) {
       for (let s = 0; s < S; s++) {
-        const L = this.accL[s];
-        const R = this.accR[s];
         const out = this.out[s].length >= 2 * frames ? this.out[s] : (this.out[s] = new Float32Array(2 * frames));
-        for (let j = 0, p = from - start; j < frames; j++, p++) {
-          const d = this.wsum[p];
-          const norm = d >= floor ? 1 / d : d > 0 ? 1 / floor : 0;
-          out[2 * j] = L[p] * norm;
-          out[2 * j + 1] = R[p] * norm;
-        }
+        normaliseInterleave(this.accL[s], this.accR[s], this.wsum, from - start, floor, this.block, frames);
+        out.set(this.block.view.subarray(0, 2 * frames));
       }
       await this.sink(this.out.map((o) => o.subarray(0, 2 * frames)), frames);
     }
@@ -313,7 +322,8 @@ class Separator {
   private shiftAcc(newBase: number): void {
     const by = newBase - this.accBase;
     if (by <= 0) return;
-    for (const a of [...this.accL, ...this.accR, this.wsum]) {
+    for (const h of [...this.accL, ...this.accR, this.wsum]) {
+      const a = h.view;
       a.copyWithin(0, by);
       a.fill(0, a.length - by);
     }

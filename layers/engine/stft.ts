@@ -13,7 +13,7 @@
  * over them (measured at 4096: 16 KB in about 0.65 us; a JS multiply-add loop took 5-8 us).
  * Nothing is allocated per frame but a few typed-array views.
  */
-import { frameKernels, HeapFloats, loadPffft, PffftReal, pffftSupports, type FrameKernels } from './pffft.js';
+import { frameKernels, heapAddress, HeapFloats, loadPffft, PffftReal, pffftSupports, type FrameKernels } from './pffft.js';
 
 export interface StftSettings {
   nFft: number;
@@ -50,6 +50,28 @@ export function transformSupports(nFft: number): boolean {
 export async function prepareTransform(nFft: number): Promise<void> {
   if (!transformSupports(nFft)) throw new Error(`no FFT for n_fft ${nFft}: it must be 32 x 2^a 3^b 5^c`);
   await loadPffft();
+}
+
+const shared = new Map<number, FrameTransform>();
+
+/**
+ * The process' transform of this size (after prepareTransform). Its methods are synchronous and
+ * keep nothing between calls, so every separation in the process can share it (its buffers in
+ * WebAssembly memory are allocated once, not per job).
+ */
+export function sharedTransform(nFft: number): FrameTransform {
+  let tf = shared.get(nFft);
+  if (!tf) shared.set(nFft, (tf = new FrameTransform(nFft)));
+  return tf;
+}
+
+/**
+ * Overlap-added stereo in WebAssembly memory, divided by its window-square sum and interleaved:
+ * out[2j], out[2j+1] = L[from + j], R[from + j] / d with d = wsum[from + j], floored at `floor`
+ * where 0 < d < floor (the thin edges of the overlap), and 0 where d = 0; j < frames.
+ */
+export function normaliseInterleave(L: HeapFloats, R: HeapFloats, wsum: HeapFloats, from: number, floor: number, out: HeapFloats, frames: number): void {
+  frameKernels().normInterleave(out.ptr, L.ptr + 4 * from, R.ptr + 4 * from, wsum.ptr + 4 * from, floor, frames);
 }
 
 export class FrameTransform {
@@ -225,9 +247,14 @@ export class FrameTransform {
     this.overlapAdd(out, outOffset, this.pf.out.ptr, this.synthesisWindow.ptr);
   }
 
-  /** out[outOffset + i] += a[i] * b[i], i < nFft (a, b: pointers), in the kernel's buffer. */
+  /** out[outOffset + i] += a[i] * b[i], i < nFft (a, b: pointers): in place when `out` is in WebAssembly memory, else through the kernel's buffer. */
   private overlapAdd(out: Float32Array, outOffset: number, a: number, b: number): void {
     const { nFft, acc } = this;
+    const at = heapAddress(out, outOffset);
+    if (at >= 0 && outOffset + nFft <= out.length) {
+      this.k.mulAdd(at, a, b, nFft);
+      return;
+    }
     const slice = out.subarray(outOffset, outOffset + nFft);
     acc.view.set(slice);
     this.k.mulAdd(acc.ptr, a, b, nFft);
