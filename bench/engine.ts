@@ -27,10 +27,10 @@ if (!shared) {
 const work = path.join(cacheDir(), 'bench-engine');
 const { three, ten } = await benchInputs(shared, work);
 
-interface Ours { wallMs: number; timings: Record<string, number>; audioSeconds: number; maxRssMb: number; wienerIterations: number }
-async function ours(input: string, out: string, model = 'spleeter-2stems-arch', grid = 'reference', quality = 'fast'): Promise<Ours & { processWallMs: number }> {
+interface Ours { wallMs: number; timings: Record<string, number>; audioSeconds: number; maxRssMb: number; wienerIterations: number; warm?: Record<string, number> }
+async function ours(input: string, out: string, model = 'spleeter-2stems-arch', grid = 'reference', quality = 'fast', warm = false): Promise<Ours & { processWallMs: number }> {
   const t0 = performance.now();
-  const { stdout } = await exec('node', ['--import', 'tsx', path.join(import.meta.dirname, 'separate-once.ts'), input, out, model, grid, String(threads), quality],
+  const { stdout } = await exec('node', ['--import', 'tsx', path.join(import.meta.dirname, 'separate-once.ts'), input, out, model, grid, String(threads), quality, warm ? 'warm' : 'cold'],
     { maxBuffer: 1 << 20 });
   return { ...JSON.parse(stdout.trim().split('\n').pop()!), processWallMs: performance.now() - t0 };
 }
@@ -57,6 +57,8 @@ await ours(three, path.join(work, 'warm'));
 const r = await runReference(ref, arch.vocals, arch.accompaniment, three, path.join(work, 'ref'), { threads });
 const o3 = await ours(three, path.join(work, 'ours3'));
 const fl = await floor(three);
+// in a process of its own: its wall time and RSS would not be o3's
+const o3warm = await ours(three, path.join(work, 'ours3warm'), undefined, undefined, undefined, true);
 const o10 = await ours(ten, path.join(work, 'ours10'));
 
 console.log(`machine: ${os.cpus()[0].model}, ${os.availableParallelism()} cores; threads=${threads}; load average ${os.loadavg()[0].toFixed(2)}`);
@@ -72,11 +74,14 @@ console.log('thread does decode, STFT/iSTFT and encode, so they sum past total):
 const t = o3.timings;
 console.log(`  probe ${f(t.probeMs)}  load model ${f(t.loadModelMs)}  decode ${f(t.decodeMs)}  STFT ${f(t.stftMs)}  inference ${f(t.inferenceMs)}  iSTFT ${f(t.istftMs)}  encode ${f(t.encodeMs)}  total ${f(t.totalMs)}`);
 console.log(`inference floor (same sessions and inputs, ${fl.runs} runs, nothing around them): ${f(fl.floorMs).trim()} s`);
+// the same separation again in the same process: sessions loaded, as in a warm container
+const w = o3warm.warm!;
+console.log(`warm (a second separation in the same process, sessions loaded): probe ${f(w.probeMs).trim()}  load model ${f(w.loadModelMs).trim()}  total ${f(w.totalMs).trim()} s`);
 const timeRatio = o3.processWallMs / 1000 / r.wallSeconds;
 const rssRatio = o3.maxRssMb / r.peakRssMb;
 const growth = o10.maxRssMb / o3.maxRssMb;
 const overhead = t.totalMs / fl.floorMs;
-console.log(`bench:engine time_ratio=${timeRatio.toFixed(3)} rss_ratio=${rssRatio.toFixed(3)} rss_mb=${o3.maxRssMb.toFixed(0)} rss_growth=${growth.toFixed(3)} overhead=${overhead.toFixed(3)}`);
+console.log(`bench:engine time_ratio=${timeRatio.toFixed(3)} rss_ratio=${rssRatio.toFixed(3)} rss_mb=${o3.maxRssMb.toFixed(0)} rss_growth=${growth.toFixed(3)} overhead=${overhead.toFixed(3)} overhead_warm=${(w.totalMs / fl.floorMs).toFixed(3)}`);
 
 /** Quality best (Wiener filtering, the model's settings) against fast on the default model: 3 and 10 minutes. */
 async function wiener(): Promise<void> {

@@ -15,12 +15,6 @@ import { ModelLoadError } from '../core/errors.js';
 import { memoizeAsync } from '../core/memoize.js';
 
 export interface SessionTuning {
-  /**
-   * onnxruntime's CPU arena keeps the largest activations of any run alive; without it a large
-   * segment model (MDX-Net, ~100 MB per activation) peaks at a third of the RSS at the same speed
-   * (measured with mdx-arch on 2 threads: 370 MB vs 1060 MB).
-   */
-  memArena?: boolean;
   /** Distinguishes sessions of the same file and threads that must run at the same time (default 0). */
   replica?: number;
 }
@@ -50,7 +44,7 @@ export interface ModelSession {
 export const RUNS_QUEUED = 2;
 
 /** The session options, in one place (the worker receives them as data). */
-export function sessionOptions(intraOpThreads: number, memArena: boolean): Record<string, unknown> {
+export function sessionOptions(intraOpThreads: number): Record<string, unknown> {
   return {
     intraOpNumThreads: intraOpThreads,
     interOpNumThreads: 1,
@@ -58,7 +52,11 @@ export function sessionOptions(intraOpThreads: number, memArena: boolean): Recor
     executionMode: 'sequential',
     // the memory-pattern planner keeps per-shape buffers alive; without it peak RSS drops ~20% at the same speed
     enableMemPattern: false,
-    enableCpuMemArena: memArena,
+    // the CPU arena keeps freed activations for the next run; without it a large segment model's
+    // activations (MDX-Net, ~100 MB each) are mmap'd and page-faulted afresh on every run: mdx-arch
+    // on the 3-min bench input, 2 threads, this 2-core Xeon: 62.9 s and 1196 MB peak RSS with it,
+    // 72.7 s and 1266 MB without (HTDemucs: ~12% faster at the same RSS)
+    enableCpuMemArena: true,
     // spinning threads take time slices the other sessions and the main thread need (measured slower on 2 cores)
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
@@ -173,13 +171,13 @@ class WorkerSession implements ModelSession {
   }
 }
 
-const createSession = memoizeAsync((file: string, intraOpThreads: number, memArena: boolean, _replica: number): Promise<ModelSession> =>
+const createSession = memoizeAsync((file: string, intraOpThreads: number, _replica: number): Promise<ModelSession> =>
   new Promise<ModelSession>((resolve, reject) => {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       // CommonJS whatever the parent was started with (`--input-type=module`, a loader): the code needs none of it
       execArgv: [],
-      workerData: { file, options: sessionOptions(intraOpThreads, memArena), ortPath: require.resolve('onnxruntime-node') },
+      workerData: { file, options: sessionOptions(intraOpThreads), ortPath: require.resolve('onnxruntime-node') },
     });
     const fail = (e: unknown) => {
       void worker.terminate();
@@ -191,10 +189,10 @@ const createSession = memoizeAsync((file: string, intraOpThreads: number, memAre
       if (!m.ready) fail(new Error(m.error));
       else resolve(new WorkerSession(worker, m.inputNames, m.outputNames, file));
     });
-  }), (file, intraOpThreads, memArena, replica) => `${file}#${intraOpThreads}#${memArena}#${replica}`);
+  }), (file, intraOpThreads, replica) => `${file}#${intraOpThreads}#${replica}`);
 
 export function getSession(file: string, intraOpThreads: number, tuning: SessionTuning = {}): Promise<ModelSession> {
-  return createSession(file, intraOpThreads, tuning.memArena ?? true, tuning.replica ?? 0);
+  return createSession(file, intraOpThreads, tuning.replica ?? 0);
 }
 
 /** How many sessions this process holds (tests use it to prove reuse). */

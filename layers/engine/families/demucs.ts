@@ -22,9 +22,10 @@ export async function createDemucsModel(m: ModelManifest, filesDir: string, thre
   const F = m.bins;
   const S = m.stems.length;
   const sizes = { freq: S * 4 * F * T, time: S * 2 * L };
-  // the arena keeps the largest activations alive between runs: without it the same speed at a fraction of the memory (as mdx)
+  // onnxruntime's arena on (see SessionTuning): 20 s of the bench input with the full-size random-weight
+  // HTDemucs, 2 threads: 7.8-8.0 s of inference at 1938-1975 MB with it, 8.8-9.5 s at 1921-1963 MB without
   const sessions = await Promise.all(m.files.map(async (f) => {
-    const session = await getSession(path.join(filesDir, f.path), threads, { memArena: false });
+    const session = await getSession(path.join(filesDir, f.path), threads);
     if (session.inputNames.length !== 2 || session.outputNames.length !== 2) {
       throw new ModelLoadError(`${f.path}: a demucs network has two inputs (mix, spec) and two outputs (freq, time); it has ${session.inputNames.join(', ')} -> ${session.outputNames.join(', ')}`);
     }

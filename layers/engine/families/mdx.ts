@@ -28,7 +28,7 @@ export async function createMdxModel(m: ModelManifest, filesDir: string, threads
   const file = m.files[0];
   const concurrency = Math.min(MAX_SEGMENTS_IN_FLIGHT, threads);
   const sessions = await Promise.all(Array.from({ length: concurrency }, (_, replica) =>
-    getSession(path.join(filesDir, file.path), Math.floor(threads / concurrency), { memArena: false, replica })));
+    getSession(path.join(filesDir, file.path), Math.floor(threads / concurrency), { replica })));
   const session = sessions[0];
   const output = Object.values(file.outputs)[0];
   if (!session.inputNames.includes(file.input)) {
