@@ -37,7 +37,7 @@ describe('FrameTransform', () => {
       for (const k of [0, 1, 500, bins - 1]) expect(mag[k]).toBeCloseTo(Math.hypot(re[k], im[k]), 4);
       const stride = 3;
       const strided = new Float32Array(2 * stride * (half + 1));
-      tf.forwardStrided(x, 0, strided, 1, stride * (half + 1) + 1, stride, half + 1);
+      tf.forwardStrided(x, 0, 0, 1, strided, 1, stride * (half + 1) + 1, stride, half + 1);
       for (const k of [0, 1, 999, half]) {
         expect(strided[1 + k * stride]).toBe(re[k]);
         expect(strided[stride * (half + 1) + 1 + k * stride]).toBe(im[k]);
@@ -48,12 +48,42 @@ describe('FrameTransform', () => {
       const outs = Array.from({ length: 3 }, () => new Float32Array(n));
       tf.inverseAdd(re, im, 0, outs[0], 0);
       tf.inverseMaskedAdd(re, im, 0, new Float32Array(bins).fill(1), 0, bins, 1, outs[1], 0);
-      tf.inverseStridedAdd(strided, 1, stride * (half + 1) + 1, stride, half + 1, outs[2], 0);
+      tf.inverseStridedAdd(strided, 1, stride * (half + 1) + 1, stride, half + 1, 1, outs[2], 0, 0);
       let err = 0;
       for (const out of outs) for (let i = 0; i < n; i++) err = Math.max(err, Math.abs(out[i] - want(i)));
       expect(err).toBeLessThan(1e-5);
     });
   }
+
+  it('strided variants over many frames (blocks and a partial block): the [bin][frame] layout of forward, and back by overlap-add', async () => {
+    const n = 6144, hop = 1024, T = 19, count = 3000;
+    await prepareTransform(n);
+    const tf = new FrameTransform(n);
+    const x = signal(hop * (T - 1) + n);
+    const stride = T + 3;
+    const dst = new Float32Array(2 * stride * (n / 2 + 1));
+    const imAt = stride * (n / 2 + 1);
+    tf.forwardStrided(x, 0, hop, T, dst, 0, imAt, stride, count);
+    const re = new Float32Array(n / 2 + 1), im = new Float32Array(n / 2 + 1);
+    const want = new Float32Array(x.length);
+    for (const t of [0, 7, 8, 18]) {
+      tf.forward(x, t * hop, re, im, 0);
+      for (const k of [0, 1, 2, 1500, count - 1]) {
+        expect(dst[k * stride + t]).toBe(re[k]);
+        expect(dst[imAt + k * stride + t]).toBe(k === 0 ? 0 : im[k]);
+      }
+    }
+    for (let t = 0; t < T; t++) {
+      tf.forward(x, t * hop, re, im, 0);
+      for (let k = count; k <= n / 2; k++) re[k] = im[k] = 0;
+      tf.inverseAdd(re, im, 0, want, t * hop);
+    }
+    const got = new Float32Array(x.length);
+    tf.inverseStridedAdd(dst, 0, imAt, stride, count, T, got, 0, hop);
+    let err = 0;
+    for (let i = 0; i < x.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
+    expect(err).toBeLessThan(1e-6);
+  });
 
   it('masks: bins below `bins` scaled by the mask, the band above by `high`', async () => {
     const n = 4096;

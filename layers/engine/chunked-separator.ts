@@ -120,7 +120,7 @@ class SegmentTransform {
       this.reflectPad(c === 0 ? segL : segR);
       const sRe = 2 * c * F * T;
       const sIm = (2 * c + 1) * F * T;
-      for (let t = 0; t < T; t++) this.tf.forwardStrided(this.padded, t * hop, spec, sRe + t, sIm + t, T, F);
+      this.tf.forwardStrided(this.padded, 0, hop, T, spec, sRe, sIm, T, F);
     }
     if (this.zeroedBins > 0) for (let ch = 0; ch < 4; ch++) spec.fill(0, ch * F * T, (ch * F + this.zeroedBins) * T);
     this.stats.stftMs += performance.now() - t0;
@@ -153,7 +153,7 @@ class SegmentTransform {
       const sRe = 2 * c * F * T;
       const sIm = (2 * c + 1) * F * T;
       const acc = c === 0 ? this.accL : this.accR;
-      for (let t = 0; t < T; t++) this.tf.inverseStridedAdd(est, sRe + t, sIm + t, T, F, acc, t * hop);
+      this.tf.inverseStridedAdd(est, sRe, sIm, T, F, T, acc, 0, hop);
     }
     const { half, norm, yL, yR } = this;
     for (let j = 0; j < this.length; j++) {

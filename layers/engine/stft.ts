@@ -52,6 +52,9 @@ export async function prepareTransform(nFft: number): Promise<void> {
   await loadPffft();
 }
 
+/** Frames per block in the strided variants: a block's values of one bin fill a cache line (6144: 57 -> 22 us a frame forward, 65 -> 25 inverse). */
+const BLOCK_FRAMES = 16;
+
 const shared = new Map<number, FrameTransform>();
 
 /**
@@ -90,6 +93,8 @@ export class FrameTransform {
   private readonly mag: HeapFloats;
   private readonly gain: HeapFloats;
   private readonly scalar: HeapFloats;
+  /** BLOCK_FRAMES packed spectra, for the strided (transposing) variants. */
+  private readonly block: Float32Array;
 
   constructor(nFft: number) {
     this.nFft = nFft;
@@ -105,6 +110,7 @@ export class FrameTransform {
     this.mag = new HeapFloats(this.nBins);
     this.gain = new HeapFloats(this.nBins);
     this.scalar = new HeapFloats(4);
+    this.block = new Float32Array(BLOCK_FRAMES * nFft);
     this.win.view.set(this.window);
     this.synthesisWindow.view.set(this.window.map((w) => w / nFft));
   }
@@ -125,22 +131,38 @@ export class FrameTransform {
   }
 
   /**
-   * Windowed FFT of one frame, bins [0, count) written with a stride: re of bin k to
-   * dst[reOffset + k * stride], im to dst[imOffset + k * stride] (a model's [bin][frame] layout).
+   * Windowed FFTs of `frames` frames, frame t from src[offset + t * hop ..), bins [0, count) written
+   * in a model's [bin][frame] layout: re of bin k of frame t to dst[reOffset + k * stride + t], im
+   * to dst[imOffset + k * stride + t]. Frames go through in blocks, so each bin's row is written a
+   * block of consecutive frames at a time (one frame at a time touched a cache line per bin:
+   * 57 us a frame at 6144 against 13 us for a contiguous frame).
    */
-  forwardStrided(src: Float32Array, offset: number, dst: Float32Array, reOffset: number, imOffset: number, stride: number, count: number): void {
-    const y = this.forwardPacked(src, offset);
-    const half = this.nFft >> 1;
-    dst[reOffset] = y[0];
-    dst[imOffset] = 0;
+  forwardStrided(src: Float32Array, offset: number, hop: number, frames: number, dst: Float32Array, reOffset: number, imOffset: number,
+    stride: number, count: number): void {
+    const { nFft, block } = this;
+    const half = nFft >> 1;
     const n = Math.min(count, half);
-    for (let k = 1; k < n; k++) {
-      dst[reOffset + k * stride] = y[2 * k];
-      dst[imOffset + k * stride] = y[2 * k + 1];
-    }
-    if (count > half) {
-      dst[reOffset + half * stride] = y[1];
-      dst[imOffset + half * stride] = 0;
+    for (let t0 = 0; t0 < frames; t0 += BLOCK_FRAMES) {
+      const b = Math.min(BLOCK_FRAMES, frames - t0);
+      for (let j = 0; j < b; j++) block.set(this.forwardPacked(src, offset + (t0 + j) * hop), j * nFft);
+      for (let j = 0; j < b; j++) {
+        dst[reOffset + t0 + j] = block[j * nFft];
+        dst[imOffset + t0 + j] = 0;
+      }
+      for (let k = 1; k < n; k++) {
+        const r = reOffset + k * stride + t0;
+        const q = imOffset + k * stride + t0;
+        for (let j = 0, y = 2 * k; j < b; j++, y += nFft) {
+          dst[r + j] = block[y];
+          dst[q + j] = block[y + 1];
+        }
+      }
+      if (count > half) {
+        for (let j = 0; j < b; j++) {
+          dst[reOffset + half * stride + t0 + j] = block[j * nFft + 1];
+          dst[imOffset + half * stride + t0 + j] = 0;
+        }
+      }
     }
   }
 
@@ -177,21 +199,36 @@ export class FrameTransform {
   }
 
   /**
-   * Inverse FFT of a half spectrum read with a stride (bin k at src[reOffset + k * stride] and
-   * src[imOffset + k * stride], bins from `count` up zero), windowed and added into out[outOffset ..).
+   * inverseAdd of `frames` frames read from a model's [bin][frame] layout (bin k of frame t at
+   * src[reOffset + k * stride + t] and src[imOffset + k * stride + t], bins from `count` up zero),
+   * frame t windowed and added into out[outOffset + t * hop ..). Read in blocks of frames, as
+   * forwardStrided writes.
    */
-  inverseStridedAdd(src: Float32Array, reOffset: number, imOffset: number, stride: number, count: number, out: Float32Array, outOffset: number): void {
-    const x = this.pf.input;
-    const half = this.nFft >> 1;
+  inverseStridedAdd(src: Float32Array, reOffset: number, imOffset: number, stride: number, count: number, frames: number,
+    out: Float32Array, outOffset: number, hop: number): void {
+    const { nFft, block } = this;
+    const half = nFft >> 1;
     const n = Math.min(count, half);
-    x[0] = count > 0 ? src[reOffset] : 0;
-    x[1] = count > half ? src[reOffset + half * stride] : 0;
-    for (let k = 1; k < n; k++) {
-      x[2 * k] = src[reOffset + k * stride];
-      x[2 * k + 1] = src[imOffset + k * stride];
+    for (let t0 = 0; t0 < frames; t0 += BLOCK_FRAMES) {
+      const b = Math.min(BLOCK_FRAMES, frames - t0);
+      for (let j = 0; j < b; j++) {
+        block[j * nFft] = count > 0 ? src[reOffset + t0 + j] : 0;
+        block[j * nFft + 1] = count > half ? src[reOffset + half * stride + t0 + j] : 0;
+        if (n < half) block.fill(0, j * nFft + 2 * Math.max(1, n), (j + 1) * nFft);
+      }
+      for (let k = 1; k < n; k++) {
+        const r = reOffset + k * stride + t0;
+        const q = imOffset + k * stride + t0;
+        for (let j = 0, y = 2 * k; j < b; j++, y += nFft) {
+          block[y] = src[r + j];
+          block[y + 1] = src[q + j];
+        }
+      }
+      for (let j = 0; j < b; j++) {
+        this.pf.input.set(block.subarray(j * nFft, (j + 1) * nFft));
+        this.backwardAdd(out, outOffset + (t0 + j) * hop);
+      }
     }
-    if (n < half) x.fill(0, 2 * Math.max(1, n), 2 * half);
-    this.backwardAdd(out, outOffset);
   }
 
   /** out[outOffset + i] += window[i]², i < nFft: the overlap-add normaliser's share of one frame. */
