@@ -11,9 +11,10 @@ The songs live on the training device and batches are cut there, so a GPU is nev
            [--extra-vocals DIR --extra-vocals-p 0.25] [--complex-loss 1] [--channels 16,32,64,128,160]
 Runs on CPU for a short check (--minutes 1 --batch 2) and on the GPU machine for real.
 --init starts from a checkpoint's weights (.pt or .npz, its channels) with a fresh optimizer and
-schedule, scored on the validation songs first: best.npz is written only when training beats it.
---eval-only prints that score and stops; --keep-evals writes eval-STEP.npz at every evaluation
-(for average.py).
+schedule, scored on the validation songs first and written as best.*, which training replaces only
+when it beats them; --recalibrate-bn N first recomputes its batch-norm statistics over N batches;
+--eval-only stops after that. --freeze-bn keeps batch-norm statistics fixed while training (small
+CPU batches); --keep-evals writes eval-STEP.npz at every evaluation (for average.py).
 """
 import argparse
 import glob
@@ -100,6 +101,36 @@ def ratio_mask_estimate(y, mix_spec):
     return masks * mix_spec.unsqueeze(1)
 
 
+def train_mode(model, freeze_bn=False):
+    """Training mode; with freeze_bn the batch norms keep their running statistics (a small CPU
+    batch gives noisy batch statistics that would pull them away from what the model learned)."""
+    model.train()
+    if freeze_bn:
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()
+
+
+@torch.no_grad()
+def recalibrate_bn(model, songs, batches, batch, frames, window, device, gen):
+    """Batch-norm running statistics recomputed for the current weights as a plain average over
+    random training batches (dropout off, as at inference): at a checkpoint taken mid-run the
+    moving averages lag the weights."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.eval()
+    for m in bns:
+        m.train()
+    for _ in range(batches):
+        x = random_batch(songs, batch, frames, device, gen)
+        model(stft_mag(x.sum(1), window).abs().transpose(-1, -2))
+    for m in bns:
+        m.momentum = 0.1
+    model.train()
+
+
 @torch.no_grad()
 def validate(model, songs, window, device):
     """Median SDR per stem over songs, with ratio masks y^2 / sum y^2 as in the engine."""
@@ -151,6 +182,8 @@ def main():
     p.add_argument('--init', default='', help='start from these weights (.pt or .npz; its channels), fresh optimizer')
     p.add_argument('--eval-only', action='store_true', help='with --init: print its validation scores and stop')
     p.add_argument('--keep-evals', action='store_true', help='write eval-STEP.npz at every evaluation')
+    p.add_argument('--recalibrate-bn', type=int, default=0, metavar='N', help='with --init: recompute batch-norm statistics over N batches first')
+    p.add_argument('--freeze-bn', action='store_true', help='keep batch-norm statistics fixed while training (small batches)')
     a = p.parse_args()
     if a.eval_only and not a.init:
         raise SystemExit('--eval-only scores the weights given with --init')
@@ -177,12 +210,16 @@ def main():
     state = {'step': 0, 'elapsed': 0.0, 'best': -1e9, 'history': [], 'config': config}
     if init:
         config['init'] = {'checkpoint': os.path.abspath(a.init), 'step': init['state']['step'],
-                          'minutes': round(init['state'].get('elapsed', 0) / 60, 2)}
+                          'minutes': round(init['state'].get('elapsed', 0) / 60, 2), 'recalibrate_bn': a.recalibrate_bn}
+        if a.recalibrate_bn:
+            recalibrate_bn(model, train, a.recalibrate_bn, a.batch, a.frames, window, device, gen)
         scores = validate(model, val, window, device)
         state.update(step=init['state']['step'], best=float(np.mean(list(scores.values()))),
                      history=[{'step': init['state']['step'], 'minutes': 0.0, **scores}])
-        print(f"init {a.init} (step {init['state']['step']}): val SDR " + ' '.join(f'{k} {v:.2f}' for k, v in scores.items())
-              + f" mean {state['best']:.3f}", flush=True)
+        print(f"init {a.init} (step {init['state']['step']}{', batch norms recalibrated' if a.recalibrate_bn else ''}): val SDR "
+              + ' '.join(f'{k} {v:.2f}' for k, v in scores.items()) + f" mean {state['best']:.3f}", flush=True)
+        torch.save({'model': model.state_dict(), 'state': state}, os.path.join(a.out, 'best.pt'))
+        save_npz(model, state, os.path.join(a.out, 'best.npz'))
         if a.eval_only:
             return
     last = os.path.join(a.out, 'last.pt')
@@ -197,6 +234,7 @@ def main():
     next_eval = state['elapsed'] + a.eval_minutes * 60
     print(f'{len(train)} training songs, {len(extra)} extra vocal clips, {len(val)} validation songs, device {device}, '
           f'{sum(x.numel() for x in model.parameters())} parameters, config {config}', flush=True)
+    train_mode(model, a.freeze_bn)
     while time.time() - start < budget:
         lr = a.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, (time.time() - start) / budget)))
         for g in opt.param_groups:
@@ -228,6 +266,7 @@ def main():
                 save_npz(model, state, os.path.join(a.out, 'best.npz'))
             torch.save({'model': model.state_dict(), 'opt': opt.state_dict(), 'state': state}, last)
             next_eval = elapsed + a.eval_minutes * 60
+            train_mode(model, a.freeze_bn)
     print(f"done: {state['step']} steps in {(time.time() - start) / 60:.1f} min, best validation score {state['best']:.2f} dB")
 
 
