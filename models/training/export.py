@@ -10,22 +10,11 @@ import hashlib
 import json
 import os
 
-import numpy as np
 import onnx
 import torch
 
+from checkpoint import channels_of, load_checkpoint
 from model import STEMS, SpleeterContract, StemUNet
-
-
-def load_checkpoint(path):
-    if not path.endswith('.npz'):
-        return torch.load(path, map_location='cpu')
-    parts = [np.load(path)]
-    while os.path.exists(f'{path[:-4]}.{len(parts)}.npz'):  # train.py splits large checkpoints
-        parts.append(np.load(f'{path[:-4]}.{len(parts)}.npz'))
-    state = json.loads(bytes(parts[0]['__state__']).decode())
-    weights = {k: torch.from_numpy(z[k]) for z in parts for k in z.files if k != '__state__'}
-    return {'model': weights, 'state': state}
 
 
 def main():
@@ -36,7 +25,7 @@ def main():
     p.add_argument('--id', default='default')
     a = p.parse_args()
     ck = load_checkpoint(a.checkpoint)
-    net = StemUNet(channels=tuple(ck['state'].get('config', {}).get('channels', (16, 32, 64, 128, 160))))
+    net = StemUNet(channels=channels_of(ck))
     net.load_state_dict(ck['model'])
     wrapper = SpleeterContract(net).eval()
     os.makedirs(a.out, exist_ok=True)

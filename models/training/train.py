@@ -7,13 +7,17 @@ engine forms (ratio masks times the mixture STFT), checkpoints chosen by validat
 over held-out train songs, not the test set), with the engine's ratio masks at evaluation.
 The songs live on the training device and batches are cut there, so a GPU is never starved.
 
-  train.py --minutes 7 [--device cuda] [--resume] [--data DIR] [--out DIR]
+  train.py --minutes 7 [--device cuda] [--resume | --init CHECKPOINT [--eval-only]] [--data DIR] [--out DIR]
            [--extra-vocals DIR --extra-vocals-p 0.25] [--complex-loss 1] [--channels 16,32,64,128,160]
 Runs on CPU for a short check (--minutes 1 --batch 2) and on the GPU machine for real.
+--init starts from a checkpoint's weights (.pt or .npz, its channels) with a fresh optimizer and
+schedule, scored on the validation songs first and written as best.*, which training replaces only
+when it beats them; --recalibrate-bn N first recomputes its batch-norm statistics over N batches;
+--eval-only stops after that. --freeze-bn keeps batch-norm statistics fixed while training (small
+CPU batches); --keep-evals writes eval-STEP.npz at every evaluation (for average.py).
 """
 import argparse
 import glob
-import json
 import math
 import os
 import random
@@ -22,6 +26,7 @@ import time
 import numpy as np
 import torch
 
+from checkpoint import channels_of, load_checkpoint, save_npz
 from model import STEMS, StemUNet
 
 N_FFT, HOP, BINS, RATE = 4096, 1024, 1024, 44100
@@ -96,6 +101,36 @@ def ratio_mask_estimate(y, mix_spec):
     return masks * mix_spec.unsqueeze(1)
 
 
+def train_mode(model, freeze_bn=False):
+    """Training mode; with freeze_bn the batch norms keep their running statistics (a small CPU
+    batch gives noisy batch statistics that would pull them away from what the model learned)."""
+    model.train()
+    if freeze_bn:
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()
+
+
+@torch.no_grad()
+def recalibrate_bn(model, songs, batches, batch, frames, window, device, gen):
+    """Batch-norm running statistics recomputed for the current weights as a plain average over
+    random training batches (dropout off, as at inference): at a checkpoint taken mid-run the
+    moving averages lag the weights."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.eval()
+    for m in bns:
+        m.train()
+    for _ in range(batches):
+        x = random_batch(songs, batch, frames, device, gen)
+        model(stft_mag(x.sum(1), window).abs().transpose(-1, -2))
+    for m in bns:
+        m.momentum = 0.1
+    model.train()
+
+
 @torch.no_grad()
 def validate(model, songs, window, device):
     """Median SDR per stem over songs, with ratio masks y^2 / sum y^2 as in the engine."""
@@ -125,24 +160,6 @@ def validate(model, songs, window, device):
     return {s: float(np.median(v)) for s, v in scores.items()}
 
 
-def save_npz(model, state, path, part_bytes=15 << 20):
-    """The weights as plain arrays plus the state as JSON: readable by any torch or numpy version.
-    Split into path, path.1.npz, ... of at most part_bytes each (the device tool returns files of
-    at most 16 MiB)."""
-    arrays = {k: v.detach().float().cpu().numpy() for k, v in model.state_dict().items()}
-    parts, size = [{'__state__': np.frombuffer(json.dumps(state).encode(), dtype=np.uint8)}], 0
-    for k, v in arrays.items():
-        if size + v.nbytes > part_bytes and len(parts[-1]) > 0:
-            parts.append({})
-            size = 0
-        parts[-1][k] = v
-        size += v.nbytes
-    for i, part in enumerate(parts):
-        name = path if i == 0 else f'{path[:-4]}.{i}.npz'
-        np.savez(name + '.tmp.npz', **part)
-        os.replace(name + '.tmp.npz', name)
-
-
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     p = argparse.ArgumentParser()
@@ -162,8 +179,16 @@ def main():
     p.add_argument('--extra-vocals-p', type=float, default=0.25)
     p.add_argument('--complex-loss', type=float, default=0.0, help='weight of L1 on the ratio-masked complex estimate')
     p.add_argument('--channels', default='16,32,64,128,160')
+    p.add_argument('--init', default='', help='start from these weights (.pt or .npz; its channels), fresh optimizer')
+    p.add_argument('--eval-only', action='store_true', help='with --init: print its validation scores and stop')
+    p.add_argument('--keep-evals', action='store_true', help='write eval-STEP.npz at every evaluation')
+    p.add_argument('--recalibrate-bn', type=int, default=0, metavar='N', help='with --init: recompute batch-norm statistics over N batches first')
+    p.add_argument('--freeze-bn', action='store_true', help='keep batch-norm statistics fixed while training (small batches)')
     a = p.parse_args()
-    channels = tuple(int(c) for c in a.channels.split(','))
+    if a.eval_only and not a.init:
+        raise SystemExit('--eval-only scores the weights given with --init')
+    init = load_checkpoint(a.init) if a.init else None
+    channels = channels_of(init) if init else tuple(int(c) for c in a.channels.split(','))
     torch.set_num_threads(a.threads)
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
@@ -175,11 +200,28 @@ def main():
     train, val = (to_device(part, device) for part in split_songs(load(a.data), a.val_songs))
     extra = load_extra_vocals(a.extra_vocals, device)
     window = torch.hann_window(N_FFT, periodic=True, device=device)
-    model = StemUNet(channels=channels).to(device)
+    model = StemUNet(channels=channels)
+    if init:
+        model.load_state_dict(init['model'])
+    model = model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     config = {'channels': list(channels), 'batch': a.batch, 'frames': a.frames, 'lr': a.lr, 'complex_loss': a.complex_loss,
               'extra_vocals': len(extra), 'extra_vocals_p': a.extra_vocals_p if extra else 0.0, 'val_songs': a.val_songs, 'seed': a.seed}
     state = {'step': 0, 'elapsed': 0.0, 'best': -1e9, 'history': [], 'config': config}
+    if init:
+        config['init'] = {'checkpoint': os.path.abspath(a.init), 'step': init['state']['step'],
+                          'minutes': round(init['state'].get('elapsed', 0) / 60, 2), 'recalibrate_bn': a.recalibrate_bn}
+        if a.recalibrate_bn:
+            recalibrate_bn(model, train, a.recalibrate_bn, a.batch, a.frames, window, device, gen)
+        scores = validate(model, val, window, device)
+        state.update(step=init['state']['step'], best=float(np.mean(list(scores.values()))),
+                     history=[{'step': init['state']['step'], 'minutes': 0.0, **scores}])
+        print(f"init {a.init} (step {init['state']['step']}{', batch norms recalibrated' if a.recalibrate_bn else ''}): val SDR "
+              + ' '.join(f'{k} {v:.2f}' for k, v in scores.items()) + f" mean {state['best']:.3f}", flush=True)
+        torch.save({'model': model.state_dict(), 'state': state}, os.path.join(a.out, 'best.pt'))
+        save_npz(model, state, os.path.join(a.out, 'best.npz'))
+        if a.eval_only:
+            return
     last = os.path.join(a.out, 'last.pt')
     if a.resume and os.path.exists(last):
         ck = torch.load(last, map_location=device)
@@ -192,6 +234,7 @@ def main():
     next_eval = state['elapsed'] + a.eval_minutes * 60
     print(f'{len(train)} training songs, {len(extra)} extra vocal clips, {len(val)} validation songs, device {device}, '
           f'{sum(x.numel() for x in model.parameters())} parameters, config {config}', flush=True)
+    train_mode(model, a.freeze_bn)
     while time.time() - start < budget:
         lr = a.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, (time.time() - start) / budget)))
         for g in opt.param_groups:
@@ -212,14 +255,18 @@ def main():
             scores = validate(model, val, window, device)
             score = float(np.mean(list(scores.values())))
             state['elapsed'] = elapsed
-            state['history'].append({'step': state['step'], 'minutes': elapsed / 60, 'loss': float(loss), **scores})
-            print(f"step {state['step']} {elapsed / 60:.1f} min loss {float(loss):.4f} val SDR " + ' '.join(f'{k} {v:.2f}' for k, v in scores.items()), flush=True)
+            state['history'].append({'step': state['step'], 'minutes': elapsed / 60, 'loss': loss.item(), **scores})
+            print(f"step {state['step']} {elapsed / 60:.1f} min loss {loss.item():.4f} val SDR " + ' '.join(f'{k} {v:.2f}' for k, v in scores.items())
+                  + f' mean {score:.3f}', flush=True)
+            if a.keep_evals:
+                save_npz(model, state, os.path.join(a.out, f"eval-{state['step']}.npz"))
             if score > state['best']:
                 state['best'] = score
                 torch.save({'model': model.state_dict(), 'state': state}, os.path.join(a.out, 'best.pt'))
                 save_npz(model, state, os.path.join(a.out, 'best.npz'))
             torch.save({'model': model.state_dict(), 'opt': opt.state_dict(), 'state': state}, last)
             next_eval = elapsed + a.eval_minutes * 60
+            train_mode(model, a.freeze_bn)
     print(f"done: {state['step']} steps in {(time.time() - start) / 60:.1f} min, best validation score {state['best']:.2f} dB")
 
 
