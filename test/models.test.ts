@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelLoadError, ModelNotFoundError } from '../layers/core/errors.js';
 import { loadModel } from '../layers/engine/load-model.js';
-import { getSession, sessionCount } from '../layers/engine/ort-sessions.js';
+import { getSession, RUNS_QUEUED, sessionCount } from '../layers/engine/ort-sessions.js';
 import { fetchEntry } from '../layers/models/fetch.js';
 import { parseManifest } from '../layers/models/manifest.js';
 import { readOnnxContract } from '../layers/models/onnx-proto.js';
@@ -64,6 +64,19 @@ describe('model registry', () => {
     // another thread count is another session
     expect(await getSession(path.join(dir, 'a.onnx'), 2)).not.toBe(first);
     expect(sessionCount()).toBe(before + 3);
+  });
+
+  it(`runs queue in the session's worker (${RUNS_QUEUED} at a time): every run gets its own input's output, in order, with the model's own time`, async () => {
+    const dir = writeGainModel({ gains: { a: 3 }, id: 'queued-runs' });
+    const session = await getSession(path.join(dir, 'model.onnx'), 1);
+    const dims = [2, 1, 16, 96];
+    const inputs = Array.from({ length: 3 * RUNS_QUEUED + 1 }, (_, i) => new Float32Array(2 * 16 * 96).fill(i + 1));
+    const timings = inputs.map(() => ({ ms: -1 }));
+    const done: number[] = [];
+    const outs = await Promise.all(inputs.map((x, i) => session.run({ x: { data: x, dims } }, timings[i]).then((r) => { done.push(i); return r; })));
+    expect(done).toEqual(inputs.map((_, i) => i));
+    outs.forEach((r, i) => expect(r.y_a.data.every((v) => v === 3 * (i + 1))).toBe(true));
+    for (const t of timings) expect(t.ms).toBeGreaterThanOrEqual(0);
   });
 
   it('does not keep a failed load: the next call tries again', async () => {

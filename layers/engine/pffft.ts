@@ -95,7 +95,8 @@ export function pffftSupports(n: number): boolean {
 /**
  * Floats in WebAssembly memory (SIMD-aligned), for the FFT and the kernels. The view is made anew
  * only when memory growth (only ever in an allocation) replaced the memory: an integer check per
- * use. Allocated for the life of the process' transforms (they are few and cached by their owners).
+ * use, so take `view` again after anything that may allocate. Shared transforms keep theirs for the
+ * process; a separation frees its own (free()).
  */
 export class HeapFloats {
   ptr: number;
