@@ -75,7 +75,7 @@ describe('model registry', () => {
     const done: number[] = [];
     const outs = await Promise.all(inputs.map((x, i) => session.run({ x: { data: x, dims } }, timings[i]).then((r) => { done.push(i); return r; })));
     expect(done).toEqual(inputs.map((_, i) => i));
-    outs.forEach((r, i) => expect(r.y_a.data.every((v) => v === 3 * (i + 1))).toBe(true));
+    for (const [i, r] of outs.entries()) expect(r.y_a.data.every((v) => v === 3 * (i + 1))).toBe(true);
     for (const t of timings) expect(t.ms).toBeGreaterThanOrEqual(0);
   });
 
